@@ -1,0 +1,85 @@
+//! In-memory counters of one node: events per sensor, restarts, drops, store write latency.
+//! Cheap to update from any actor; read by the CLI summary and (later) the metrics exporter.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counters for one node. Share it as `Arc<NodeMetrics>`.
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    restarts: AtomicU64,
+    dropped: AtomicU64,
+    store_writes: AtomicU64,
+    store_write_us_total: AtomicU64,
+    store_write_us_max: AtomicU64,
+    events_by_sensor: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MetricsSnapshot {
+    /// Actor restarts since start.
+    pub restarts: u64,
+    /// Messages dropped by a `drop` overflow policy.
+    pub dropped: u64,
+    /// Store commits.
+    pub store_writes: u64,
+    /// Mean commit latency, µs.
+    pub store_write_mean_us: u64,
+    /// Worst commit latency, µs.
+    pub store_write_max_us: u64,
+    /// Events stored per sensor (`node` for node-level events).
+    pub events_by_sensor: BTreeMap<String, u64>,
+}
+
+impl NodeMetrics {
+    /// Counts one actor restart.
+    pub fn record_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a dropped message.
+    pub fn record_drop(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one store commit and how long it took.
+    pub fn record_store_write(&self, took: Duration) {
+        let us = took.as_micros() as u64;
+        self.store_writes.fetch_add(1, Ordering::Relaxed);
+        self.store_write_us_total.fetch_add(us, Ordering::Relaxed);
+        self.store_write_us_max.fetch_max(us, Ordering::Relaxed);
+    }
+
+    /// Counts `n` events stored for `sensor`.
+    pub fn record_events(&self, sensor: &str, n: u64) {
+        if let Ok(mut m) = self.events_by_sensor.lock() {
+            *m.entry(sensor.to_string()).or_default() += n;
+        }
+    }
+
+    /// Restarts so far.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let writes = self.store_writes.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            restarts: self.restarts(),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            store_writes: writes,
+            store_write_mean_us: self.store_write_us_total.load(Ordering::Relaxed)
+                / writes.max(1),
+            store_write_max_us: self.store_write_us_max.load(Ordering::Relaxed),
+            events_by_sensor: self
+                .events_by_sensor
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
+        }
+    }
+}

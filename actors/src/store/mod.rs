@@ -1,0 +1,365 @@
+//! Durable storage: events in three tiers behind one read API (hot and warm in memory,
+//! cold in redb) and content-addressed artifacts. [`StoreActor`] is the actor shell.
+
+mod actor;
+mod artifacts;
+mod log;
+mod query;
+mod tables;
+mod tiers;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use redb::Database;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+pub use actor::{StoreActor, StoreArgs, StoreClient, StoreMsg};
+pub use artifacts::{ArtifactRecord, ArtifactStore};
+pub use log::OriginSeqs;
+pub use query::{EventQuery, MAX_QUERY_LIMIT, Order};
+pub use tiers::{TierLimits, Tiers};
+pub use writer::AppendReport;
+
+use crate::metrics::NodeMetrics;
+use crate::model::{ArtifactHash, Event, EventDraft, ModelError, NodeId};
+use writer::{WriteOp, Writer};
+
+/// Store settings (config section `[store]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Hot tier: newest events kept in memory per sensor.
+    pub hot_per_sensor: usize,
+    /// Warm tier: most events kept in memory.
+    pub warm_max_events: usize,
+    /// Warm tier: oldest event kept, seconds.
+    pub warm_max_age_s: u64,
+    /// Cold tier (redb): most events kept.
+    pub cold_max_events: u64,
+    /// Cold tier: oldest event kept, seconds.
+    pub cold_max_age_s: u64,
+    /// Artifacts: most bytes kept.
+    pub artifact_max_bytes: u64,
+    /// Artifacts: oldest kept, seconds.
+    pub artifact_max_age_s: u64,
+    /// How often retention runs, seconds.
+    pub retention_interval_s: u64,
+    /// Most queued writes committed in one transaction.
+    pub commit_max_batch: usize,
+    /// Writes queued before writers wait (backpressure).
+    pub write_queue: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            hot_per_sensor: 64,
+            warm_max_events: 20_000,
+            warm_max_age_s: 600,
+            cold_max_events: 5_000_000,
+            cold_max_age_s: 30 * 24 * 3600,
+            artifact_max_bytes: 1 << 30,
+            artifact_max_age_s: 7 * 24 * 3600,
+            retention_interval_s: 60,
+            commit_max_batch: 256,
+            write_queue: 1024,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// Problems with these settings, as `(key, message)` pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut need = |ok: bool, key: &'static str, msg: &str| {
+            if !ok {
+                out.push((key, msg.to_string()));
+            }
+        };
+        need(self.hot_per_sensor >= 1, "hot_per_sensor", "must be at least 1");
+        need(self.warm_max_events >= self.hot_per_sensor, "warm_max_events", "must be at least hot_per_sensor");
+        need(self.warm_max_events <= 10_000_000, "warm_max_events", "must be at most 10000000");
+        need(self.cold_max_events >= 1, "cold_max_events", "must be at least 1");
+        need(self.cold_max_age_s >= 1, "cold_max_age_s", "must be at least 1");
+        need(self.retention_interval_s >= 1, "retention_interval_s", "must be at least 1");
+        need((1..=65_536).contains(&self.commit_max_batch), "commit_max_batch", "must be in 1..=65536");
+        need((1..=1_000_000).contains(&self.write_queue), "write_queue", "must be in 1..=1000000");
+        out
+    }
+
+    fn tier_limits(&self) -> TierLimits {
+        TierLimits {
+            hot_per_sensor: self.hot_per_sensor,
+            warm_max_events: self.warm_max_events,
+            warm_max_age_s: self.warm_max_age_s,
+        }
+    }
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process holds the database.
+    #[error("store {0} is in use by another process")]
+    Locked(String),
+    /// redb failed.
+    #[error("database error: {0}")]
+    Db(String),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// An event was invalid or could not be encoded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// No such artifact.
+    #[error("artifact {0} not found")]
+    NotFound(ArtifactHash),
+    /// An artifact's bytes do not match its hash.
+    #[error("artifact {hash} is corrupt: its bytes hash to {actual}")]
+    Corrupt {
+        /// Expected hash.
+        hash: ArtifactHash,
+        /// Hash of what is on disk.
+        actual: ArtifactHash,
+    },
+    /// The store is closed or its actor is not running.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub(crate) fn db_err<E: Into<redb::Error>>(e: E) -> StoreError {
+    match e.into() {
+        redb::Error::DatabaseAlreadyOpen => StoreError::Locked("database".into()),
+        other => StoreError::Db(other.to_string()),
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The node's store: events (hot, warm, cold) and artifacts. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: Arc<Database>,
+    tiers: Arc<Mutex<Tiers>>,
+    tx: mpsc::Sender<WriteOp>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    artifacts: ArtifactStore,
+    local: NodeId,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// Opens (or creates) the store under `dir` for node `local`.
+    pub fn open(
+        dir: &Path,
+        local: NodeId,
+        config: StoreConfig,
+        metrics: Arc<NodeMetrics>,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("store.redb");
+        let db = Database::create(&path).map_err(|e| match db_err(e) {
+            StoreError::Locked(_) => StoreError::Locked(path.display().to_string()),
+            other => other,
+        })?;
+        let db = Arc::new(db);
+        let txn = db.begin_write().map_err(db_err)?;
+        log::init(&txn)?;
+        let next_seq = log::origin_seqs(&txn, &local)?.max_seen + 1;
+        txn.commit().map_err(db_err)?;
+
+        let tiers = Arc::new(Mutex::new(load_tiers(&db, &config)?));
+        let (tx, rx) = mpsc::channel(config.write_queue);
+        let writer = Writer {
+            db: db.clone(),
+            tiers: tiers.clone(),
+            metrics,
+            local,
+            next_seq,
+            max_batch: config.commit_max_batch,
+        };
+        let handle = std::thread::Builder::new()
+            .name("fieldmesh-store".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|source| StoreError::Io {
+                path: "store writer thread".into(),
+                source,
+            })?;
+        let artifacts = ArtifactStore::open(dir.join("artifacts"), db.clone())?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                tiers,
+                tx,
+                writer: Mutex::new(Some(handle)),
+                artifacts,
+                local,
+                config,
+            }),
+        })
+    }
+
+    /// The node this store seals local events for.
+    pub fn local(&self) -> NodeId {
+        self.inner.local
+    }
+
+    /// The redb file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The artifact side.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.inner.artifacts
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    async fn submit<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(writer::Reply<T>) -> WriteOp,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(make(Box::new(move |r| {
+            let _ = tx.send(r);
+        })))
+        .await?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    pub(crate) async fn enqueue(&self, op: WriteOp) -> Result<(), StoreError> {
+        self.inner
+            .tx
+            .send(op)
+            .await
+            .map_err(|_| StoreError::Unavailable("store closed".into()))
+    }
+
+    /// Seals `drafts` as the next local events and stores them. Returns once durable.
+    pub async fn append_local(&self, drafts: Vec<EventDraft>) -> Result<Vec<Event>, StoreError> {
+        self.submit(|reply| WriteOp::Local { drafts, reply }).await
+    }
+
+    /// Stores events made elsewhere; the same id twice is stored once. Returns once durable.
+    pub async fn append(&self, events: Vec<Event>) -> Result<AppendReport, StoreError> {
+        self.submit(|reply| WriteOp::Replicated { events, reply }).await
+    }
+
+    /// Applies event and artifact retention now. Returns events removed.
+    pub async fn run_retention(&self) -> Result<u64, StoreError> {
+        let c = &self.inner.config;
+        let now = now_us();
+        let min_ts_us = now.saturating_sub(c.cold_max_age_s.saturating_mul(1_000_000));
+        let max_events = c.cold_max_events;
+        let removed = self
+            .submit(|reply| WriteOp::Prune {
+                min_ts_us,
+                max_events,
+                reply,
+            })
+            .await?;
+        let art = self.inner.artifacts.clone();
+        let (max_bytes, min_stored) = (
+            c.artifact_max_bytes,
+            now.saturating_sub(c.artifact_max_age_s.saturating_mul(1_000_000)),
+        );
+        tokio::task::spawn_blocking(move || art.prune(max_bytes, min_stored))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        Ok(removed)
+    }
+
+    /// Reads events: from memory when the tiers can answer exactly, else from redb.
+    /// Blocking: call from a blocking context.
+    pub fn query(&self, q: &EventQuery) -> Result<Vec<Event>, StoreError> {
+        if let Ok(t) = self.inner.tiers.lock()
+            && let Some(found) = t.query(q)
+        {
+            return Ok(found);
+        }
+        log::query(&log::read(&self.inner.db)?, q)
+    }
+
+    /// Events `from..=to` of `origin` that are stored (catch-up). Blocking.
+    pub fn origin_range(
+        &self,
+        origin: &NodeId,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        log::range_of_origin(&log::read(&self.inner.db)?, origin, from, to, limit)
+    }
+
+    /// Per-origin "highest contiguous sequence" (and more), for catch-up. Blocking.
+    pub fn origins(&self) -> Result<BTreeMap<NodeId, OriginSeqs>, StoreError> {
+        log::all_origins(&log::read(&self.inner.db)?)
+    }
+
+    /// Events stored in redb. Blocking.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        log::count(&log::read(&self.inner.db)?)
+    }
+
+    /// Finishes queued writes and stops the writer thread. Later appends fail.
+    pub async fn close(&self) {
+        let _ = self.inner.tx.send(WriteOp::Close).await;
+        let handle = self.inner.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
+
+fn load_tiers(db: &Database, config: &StoreConfig) -> Result<Tiers, StoreError> {
+    let now = now_us();
+    let since = now.saturating_sub(config.warm_max_age_s.saturating_mul(1_000_000));
+    let q = EventQuery {
+        since_us: Some(since),
+        limit: config.warm_max_events,
+        order: Order::Newest,
+        ..EventQuery::default()
+    };
+    let recent = log::query(&log::read(db)?, &q)?;
+    let complete_since = if recent.len() < config.warm_max_events {
+        since
+    } else {
+        recent.last().map_or(since, |e| e.ts_us.saturating_add(1))
+    };
+    let mut tiers = Tiers::new(config.tier_limits(), complete_since);
+    tiers.insert(recent, now);
+    Ok(tiers)
+}
+
+#[cfg(test)]
+mod tests;

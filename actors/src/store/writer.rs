@@ -1,0 +1,213 @@
+//! The store's writer thread: one redb write transaction per group of queued appends
+//! (group commit), acknowledged only after the commit is durable.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use redb::Database;
+use tokio::sync::mpsc;
+
+use super::{StoreError, db_err, log, tiers::Tiers};
+use crate::metrics::NodeMetrics;
+use crate::model::{Event, EventDraft, NodeId, encode_event};
+
+/// A callback that receives the outcome of one operation.
+pub(crate) type Reply<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
+
+/// How an append of replicated events went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppendReport {
+    /// Events that were new.
+    pub inserted: usize,
+    /// Events already stored (or pruned), skipped.
+    pub duplicates: usize,
+}
+
+/// Work for the writer thread.
+pub(crate) enum WriteOp {
+    /// Seal drafts as the next local events and store them.
+    Local {
+        drafts: Vec<EventDraft>,
+        reply: Reply<Vec<Event>>,
+    },
+    /// Store events made elsewhere (idempotent).
+    Replicated {
+        events: Vec<Event>,
+        reply: Reply<AppendReport>,
+    },
+    /// Apply retention.
+    Prune {
+        min_ts_us: u64,
+        max_events: u64,
+        reply: Reply<u64>,
+    },
+    /// Finish queued work and stop.
+    Close,
+}
+
+enum Outcome {
+    Local(Result<Vec<Event>, StoreError>, Reply<Vec<Event>>),
+    Replicated(Result<(AppendReport, Vec<Event>), StoreError>, Reply<AppendReport>),
+    Prune(Result<u64, StoreError>, Reply<u64>),
+}
+
+pub(crate) struct Writer {
+    pub db: Arc<Database>,
+    pub tiers: Arc<Mutex<Tiers>>,
+    pub metrics: Arc<NodeMetrics>,
+    pub local: NodeId,
+    pub next_seq: u64,
+    pub max_batch: usize,
+}
+
+impl Writer {
+    /// Runs until `Close` or until every sender is gone.
+    pub fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
+        let mut closing = false;
+        while !closing {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            let mut ops = vec![first];
+            while ops.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            if ops.iter().any(|op| matches!(op, WriteOp::Close)) {
+                closing = true;
+                rx.close();
+                while let Ok(op) = rx.try_recv() {
+                    ops.push(op);
+                }
+            }
+            self.commit_group(ops);
+        }
+    }
+
+    fn commit_group(&mut self, ops: Vec<WriteOp>) {
+        let ops: Vec<WriteOp> = ops
+            .into_iter()
+            .filter(|op| !matches!(op, WriteOp::Close))
+            .collect();
+        if ops.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let seq_before = self.next_seq;
+        let txn = match self.db.begin_write() {
+            Ok(t) => t,
+            Err(e) => return fail_all(ops, db_err(e)),
+        };
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for op in ops {
+            outcomes.push(match op {
+                WriteOp::Local { drafts, reply } => {
+                    Outcome::Local(self.apply_local(&txn, drafts), reply)
+                }
+                WriteOp::Replicated { events, reply } => {
+                    Outcome::Replicated(apply_replicated(&txn, events), reply)
+                }
+                WriteOp::Prune {
+                    min_ts_us,
+                    max_events,
+                    reply,
+                } => Outcome::Prune(log::prune(&txn, min_ts_us, max_events), reply),
+                WriteOp::Close => continue,
+            });
+        }
+        if let Err(e) = txn.commit() {
+            self.next_seq = seq_before;
+            let msg = db_err(e).to_string();
+            for o in outcomes {
+                let err = || StoreError::Db(msg.clone());
+                match o {
+                    Outcome::Local(_, r) => r(Err(err())),
+                    Outcome::Replicated(_, r) => r(Err(err())),
+                    Outcome::Prune(_, r) => r(Err(err())),
+                }
+            }
+            return;
+        }
+        self.metrics.record_store_write(started.elapsed());
+        let now = super::now_us();
+        let mut committed = Vec::new();
+        for o in &outcomes {
+            match o {
+                Outcome::Local(Ok(ev), _) => committed.extend(ev.iter().cloned()),
+                Outcome::Replicated(Ok((_, ev)), _) => committed.extend(ev.iter().cloned()),
+                _ => {}
+            }
+        }
+        for e in &committed {
+            let sensor = e.sensor.as_ref().map_or("node", |s| s.as_str());
+            self.metrics.record_events(sensor, 1);
+        }
+        if let Ok(mut t) = self.tiers.lock() {
+            t.insert(committed, now);
+        }
+        for o in outcomes {
+            match o {
+                Outcome::Local(r, reply) => reply(r),
+                Outcome::Replicated(r, reply) => reply(r.map(|(rep, _)| rep)),
+                Outcome::Prune(r, reply) => reply(r),
+            }
+        }
+    }
+
+    fn apply_local(
+        &mut self,
+        txn: &redb::WriteTransaction,
+        drafts: Vec<EventDraft>,
+    ) -> Result<Vec<Event>, StoreError> {
+        // Seal and size-check everything first so a bad draft leaves no gap in the sequence.
+        let events: Vec<Event> = drafts
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| Event::seal(self.local, self.next_seq + i as u64, d))
+            .collect();
+        for e in &events {
+            encode_event(e)?;
+        }
+        for e in &events {
+            log::insert(txn, e)?;
+        }
+        self.next_seq += events.len() as u64;
+        Ok(events)
+    }
+}
+
+fn apply_replicated(
+    txn: &redb::WriteTransaction,
+    events: Vec<Event>,
+) -> Result<(AppendReport, Vec<Event>), StoreError> {
+    let mut report = AppendReport::default();
+    let mut fresh = Vec::new();
+    for e in &events {
+        crate::model::check_event(e)?;
+        encode_event(e)?;
+    }
+    for e in events {
+        if log::insert(txn, &e)? {
+            report.inserted += 1;
+            fresh.push(e);
+        } else {
+            report.duplicates += 1;
+        }
+    }
+    Ok((report, fresh))
+}
+
+fn fail_all(ops: Vec<WriteOp>, err: StoreError) {
+    let msg = err.to_string();
+    for op in ops {
+        let err = StoreError::Db(msg.clone());
+        match op {
+            WriteOp::Local { reply, .. } => reply(Err(err)),
+            WriteOp::Replicated { reply, .. } => reply(Err(err)),
+            WriteOp::Prune { reply, .. } => reply(Err(err)),
+            WriteOp::Close => {}
+        }
+    }
+}
