@@ -3,5 +3,9 @@
 
 pub mod metrics;
 pub mod model;
+pub mod node;
+pub mod pipeline;
+pub mod rooms;
+pub mod sensors;
 pub mod store;
 pub mod supervision;

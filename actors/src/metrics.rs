@@ -15,6 +15,7 @@ pub struct NodeMetrics {
     store_write_us_total: AtomicU64,
     store_write_us_max: AtomicU64,
     events_by_sensor: Mutex<BTreeMap<String, u64>>,
+    stored_events: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -30,8 +31,10 @@ pub struct MetricsSnapshot {
     pub store_write_mean_us: u64,
     /// Worst commit latency, µs.
     pub store_write_max_us: u64,
-    /// Events stored per sensor (`node` for node-level events).
+    /// Events stored since start per sensor (`node` for node-level events).
     pub events_by_sensor: BTreeMap<String, u64>,
+    /// Events in the store.
+    pub stored_events: u64,
 }
 
 impl NodeMetrics {
@@ -60,6 +63,25 @@ impl NodeMetrics {
         }
     }
 
+    /// Sets the number of events in the store (on open).
+    pub fn set_stored_events(&self, n: u64) {
+        self.stored_events.store(n, Ordering::Relaxed);
+    }
+
+    /// Adjusts the number of events in the store.
+    pub fn add_stored_events(&self, delta: i64) {
+        let _ = self
+            .stored_events
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_add_signed(delta))
+            });
+    }
+
+    /// Events in the store.
+    pub fn stored_events(&self) -> u64 {
+        self.stored_events.load(Ordering::Relaxed)
+    }
+
     /// Restarts so far.
     pub fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
@@ -72,14 +94,14 @@ impl NodeMetrics {
             restarts: self.restarts(),
             dropped: self.dropped.load(Ordering::Relaxed),
             store_writes: writes,
-            store_write_mean_us: self.store_write_us_total.load(Ordering::Relaxed)
-                / writes.max(1),
+            store_write_mean_us: self.store_write_us_total.load(Ordering::Relaxed) / writes.max(1),
             store_write_max_us: self.store_write_us_max.load(Ordering::Relaxed),
             events_by_sensor: self
                 .events_by_sensor
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default(),
+            stored_events: self.stored_events(),
         }
     }
 }

@@ -146,7 +146,9 @@ impl CompactDetection {
             || c.scalars.len() > COMPACT_MAX_SCALARS
             || c.label.len() > COMPACT_MAX_LABEL
         {
-            return Err(ModelError::Invalid("compact detection out of bounds".into()));
+            return Err(ModelError::Invalid(
+                "compact detection out of bounds".into(),
+            ));
         }
         Ok(c)
     }

@@ -54,14 +54,19 @@ macro_rules! fixed_bytes_id {
         impl ::std::str::FromStr for $name {
             type Err = $crate::model::ModelError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let bytes = $crate::model::ids::hex_decode(s).ok_or_else(|| $crate::model::ModelError::InvalidId {
-                    what: $what,
-                    value: s.chars().take(80).collect(),
+                let bytes = $crate::model::ids::hex_decode(s).ok_or_else(|| {
+                    $crate::model::ModelError::InvalidId {
+                        what: $what,
+                        value: s.chars().take(80).collect(),
+                    }
                 })?;
-                let arr: [u8; $len] = bytes.try_into().map_err(|_| $crate::model::ModelError::InvalidId {
-                    what: $what,
-                    value: s.chars().take(80).collect(),
-                })?;
+                let arr: [u8; $len] =
+                    bytes
+                        .try_into()
+                        .map_err(|_| $crate::model::ModelError::InvalidId {
+                            what: $what,
+                            value: s.chars().take(80).collect(),
+                        })?;
                 Ok(Self(arr))
             }
         }
@@ -82,7 +87,8 @@ macro_rules! fixed_bytes_id {
                     let s = <String as ::serde::Deserialize>::deserialize(d)?;
                     s.parse().map_err(::serde::de::Error::custom)
                 } else {
-                    let b: ::serde_bytes::ByteBuf = <::serde_bytes::ByteBuf as ::serde::Deserialize>::deserialize(d)?;
+                    let b: ::serde_bytes::ByteBuf =
+                        <::serde_bytes::ByteBuf as ::serde::Deserialize>::deserialize(d)?;
                     let arr: [u8; $len] = b.into_vec().try_into().map_err(|v: Vec<u8>| {
                         ::serde::de::Error::invalid_length(v.len(), &concat!($what, " bytes"))
                     })?;
@@ -123,7 +129,8 @@ pub const MAX_NAME_ID_LEN: usize = 64;
 fn check_name_id(what: &'static str, s: &str) -> Result<(), ModelError> {
     let ok = !s.is_empty()
         && s.len() <= MAX_NAME_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     if ok {
         Ok(())
     } else {

@@ -146,7 +146,10 @@ fn rejects_newer_schema_tampered_id_and_oversize() {
     if let Payload::MeasurementBatch { values, .. } = &mut e.body {
         *values = vec![0.0; MAX_EVENT_BYTES];
     }
-    assert!(matches!(encode_event(&e), Err(ModelError::Oversized { .. })));
+    assert!(matches!(
+        encode_event(&e),
+        Err(ModelError::Oversized { .. })
+    ));
 }
 
 #[test]
@@ -198,7 +201,8 @@ fn arb_payload() -> impl Strategy<Value = Payload> {
                 values,
                 channels,
             }),
-        ("[a-z]{1,8}", 0.0f32..1.0).prop_map(|(l, c)| Payload::WaveformClassified(detection(&l, c))),
+        ("[a-z]{1,8}", 0.0f32..1.0)
+            .prop_map(|(l, c)| Payload::WaveformClassified(detection(&l, c))),
         (any::<u64>(), 0u8..4).prop_map(|(exp, l)| Payload::AttentionChanged {
             viewer: "v".into(),
             level: [
@@ -246,5 +250,12 @@ proptest! {
 #[ignore]
 fn write_v1_fixture() {
     let bytes = encode_batch(&sample_events()).unwrap();
-    std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events-v1.msgpack"), bytes).unwrap();
+    std::fs::write(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/events-v1.msgpack"
+        ),
+        bytes,
+    )
+    .unwrap();
 }

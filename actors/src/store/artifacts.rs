@@ -73,7 +73,11 @@ impl ArtifactStore {
         let path = self.path_of(&ptr.hash);
         let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-        let tmp = parent.join(format!(".tmp-{}-{}", ptr.hash.short(), rand::random::<u32>()));
+        let tmp = parent.join(format!(
+            ".tmp-{}-{}",
+            ptr.hash.short(),
+            rand::random::<u32>()
+        ));
         {
             let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
             f.write_all(bytes).map_err(io_err(&tmp))?;

@@ -99,10 +99,7 @@ pub(crate) fn insert(txn: &WriteTransaction, event: &Event) -> Result<bool, Stor
 
 fn add_count(txn: &WriteTransaction, delta: i64) -> Result<(), StoreError> {
     let mut c = txn.open_table(COUNTERS).map_err(db_err)?;
-    let now = c
-        .get(EVENT_COUNT)
-        .map_err(db_err)?
-        .map_or(0, |v| v.value());
+    let now = c.get(EVENT_COUNT).map_err(db_err)?.map_or(0, |v| v.value());
     c.insert(EVENT_COUNT, now.saturating_add_signed(delta))
         .map_err(db_err)?;
     Ok(())
@@ -111,13 +108,13 @@ fn add_count(txn: &WriteTransaction, delta: i64) -> Result<(), StoreError> {
 /// Events stored.
 pub(crate) fn count(txn: &ReadTransaction) -> Result<u64, StoreError> {
     let c = txn.open_table(COUNTERS).map_err(db_err)?;
-    Ok(c.get(EVENT_COUNT)
-        .map_err(db_err)?
-        .map_or(0, |v| v.value()))
+    Ok(c.get(EVENT_COUNT).map_err(db_err)?.map_or(0, |v| v.value()))
 }
 
 /// Every origin's bookkeeping.
-pub(crate) fn all_origins(txn: &ReadTransaction) -> Result<BTreeMap<NodeId, OriginSeqs>, StoreError> {
+pub(crate) fn all_origins(
+    txn: &ReadTransaction,
+) -> Result<BTreeMap<NodeId, OriginSeqs>, StoreError> {
     let t = txn.open_table(ORIGINS).map_err(db_err)?;
     let mut out = BTreeMap::new();
     for row in t.iter().map_err(db_err)? {

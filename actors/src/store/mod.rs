@@ -81,14 +81,46 @@ impl StoreConfig {
                 out.push((key, msg.to_string()));
             }
         };
-        need(self.hot_per_sensor >= 1, "hot_per_sensor", "must be at least 1");
-        need(self.warm_max_events >= self.hot_per_sensor, "warm_max_events", "must be at least hot_per_sensor");
-        need(self.warm_max_events <= 10_000_000, "warm_max_events", "must be at most 10000000");
-        need(self.cold_max_events >= 1, "cold_max_events", "must be at least 1");
-        need(self.cold_max_age_s >= 1, "cold_max_age_s", "must be at least 1");
-        need(self.retention_interval_s >= 1, "retention_interval_s", "must be at least 1");
-        need((1..=65_536).contains(&self.commit_max_batch), "commit_max_batch", "must be in 1..=65536");
-        need((1..=1_000_000).contains(&self.write_queue), "write_queue", "must be in 1..=1000000");
+        need(
+            self.hot_per_sensor >= 1,
+            "hot_per_sensor",
+            "must be at least 1",
+        );
+        need(
+            self.warm_max_events >= self.hot_per_sensor,
+            "warm_max_events",
+            "must be at least hot_per_sensor",
+        );
+        need(
+            self.warm_max_events <= 10_000_000,
+            "warm_max_events",
+            "must be at most 10000000",
+        );
+        need(
+            self.cold_max_events >= 1,
+            "cold_max_events",
+            "must be at least 1",
+        );
+        need(
+            self.cold_max_age_s >= 1,
+            "cold_max_age_s",
+            "must be at least 1",
+        );
+        need(
+            self.retention_interval_s >= 1,
+            "retention_interval_s",
+            "must be at least 1",
+        );
+        need(
+            (1..=65_536).contains(&self.commit_max_batch),
+            "commit_max_batch",
+            "must be in 1..=65536",
+        );
+        need(
+            (1..=1_000_000).contains(&self.write_queue),
+            "write_queue",
+            "must be in 1..=1000000",
+        );
         out
     }
 
@@ -192,6 +224,7 @@ impl Store {
         let next_seq = log::origin_seqs(&txn, &local)?.max_seen + 1;
         txn.commit().map_err(db_err)?;
 
+        metrics.set_stored_events(log::count(&log::read(&db)?)?);
         let tiers = Arc::new(Mutex::new(load_tiers(&db, &config)?));
         let (tx, rx) = mpsc::channel(config.write_queue);
         let writer = Writer {
@@ -272,7 +305,8 @@ impl Store {
 
     /// Stores events made elsewhere; the same id twice is stored once. Returns once durable.
     pub async fn append(&self, events: Vec<Event>) -> Result<AppendReport, StoreError> {
-        self.submit(|reply| WriteOp::Replicated { events, reply }).await
+        self.submit(|reply| WriteOp::Replicated { events, reply })
+            .await
     }
 
     /// Applies event and artifact retention now. Returns events removed.

@@ -3,8 +3,7 @@
 use redb::TableDefinition;
 
 /// (origin, seq) → MessagePack event. The primary copy; catch-up reads ranges of it.
-pub(crate) const EVENTS: TableDefinition<([u8; 32], u64), &[u8]> =
-    TableDefinition::new("events-1");
+pub(crate) const EVENTS: TableDefinition<([u8; 32], u64), &[u8]> = TableDefinition::new("events-1");
 /// (ts_us, origin, seq) → (). Time index.
 pub(crate) const BY_TIME: TableDefinition<(u64, [u8; 32], u64), ()> =
     TableDefinition::new("events-by-time-1");

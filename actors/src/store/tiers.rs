@@ -126,7 +126,11 @@ impl Tiers {
         }
         // Warm: exact when the range starts inside the complete window, or when reading
         // newest-first stops before leaving it.
-        let rows = self.warm.range(range).map(|(_, e)| e).filter(|e| q.matches(e));
+        let rows = self
+            .warm
+            .range(range)
+            .map(|(_, e)| e)
+            .filter(|e| q.matches(e));
         match q.order {
             Order::Oldest if since >= self.complete_since_us => {
                 Some(rows.take(limit).cloned().collect())

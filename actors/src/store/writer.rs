@@ -47,7 +47,10 @@ pub(crate) enum WriteOp {
 
 enum Outcome {
     Local(Result<Vec<Event>, StoreError>, Reply<Vec<Event>>),
-    Replicated(Result<(AppendReport, Vec<Event>), StoreError>, Reply<AppendReport>),
+    Replicated(
+        Result<(AppendReport, Vec<Event>), StoreError>,
+        Reply<AppendReport>,
+    ),
     Prune(Result<u64, StoreError>, Reply<u64>),
 }
 
@@ -140,6 +143,15 @@ impl Writer {
                 _ => {}
             }
         }
+        let pruned: u64 = outcomes
+            .iter()
+            .map(|o| match o {
+                Outcome::Prune(Ok(n), _) => *n,
+                _ => 0,
+            })
+            .sum();
+        self.metrics
+            .add_stored_events(committed.len() as i64 - pruned as i64);
         for e in &committed {
             let sensor = e.sensor.as_ref().map_or("node", |s| s.as_str());
             self.metrics.record_events(sensor, 1);

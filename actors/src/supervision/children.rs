@@ -6,7 +6,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ractor::{ActorCell, SpawnErr, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, Message, SpawnErr, SupervisionEvent};
+
+use super::Slot;
 
 use super::policy::{RestartDecision, RestartPolicy, RestartTracker};
 use crate::metrics::NodeMetrics;
@@ -35,9 +37,13 @@ pub enum ChildAction {
     Escalate(String),
 }
 
+/// Called when a child goes down, e.g. to empty its [`Slot`].
+pub type DownFn = Arc<dyn Fn() + Send + Sync>;
+
 struct Child {
     name: String,
     spawn: SpawnFn,
+    on_down: Option<DownFn>,
     cell: Option<ActorCell>,
     tracker: RestartTracker,
 }
@@ -64,10 +70,16 @@ impl Children {
     }
 
     /// Adds a child (not started yet); returns its index.
-    pub fn add(&mut self, name: impl Into<String>, spawn: SpawnFn) -> usize {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        spawn: SpawnFn,
+        on_down: Option<DownFn>,
+    ) -> usize {
         self.children.push(Child {
             name: name.into(),
             spawn,
+            on_down,
             cell: None,
             tracker: RestartTracker::new(self.policy.clone()),
         });
@@ -105,6 +117,70 @@ impl Children {
         self.stopping = true;
     }
 
+    /// Adds an actor child whose current reference is kept in `slot`: every (re)start
+    /// builds a fresh actor and arguments, spawns it linked, and refills the slot.
+    pub fn add_actor<A, FA, FG>(
+        &mut self,
+        name: impl Into<String>,
+        slot: Slot<A::Msg>,
+        actor: FA,
+        args: FG,
+    ) -> usize
+    where
+        A: Actor,
+        FA: Fn() -> A + Send + Sync + 'static,
+        FG: Fn() -> A::Arguments + Send + Sync + 'static,
+    {
+        let fill = slot.clone();
+        let factory = Arc::new((actor, args));
+        let spawn: SpawnFn = Arc::new(move |sup: ActorCell| {
+            let fill = fill.clone();
+            let factory = factory.clone();
+            Box::pin(async move {
+                let (a, args) = ((factory.0)(), (factory.1)());
+                let (actor, _) = A::spawn_linked(None, a, args, sup).await?;
+                fill.set(actor.clone());
+                Ok(actor.get_cell())
+            })
+        });
+        self.add(name, spawn, Some(Arc::new(move || slot.clear())))
+    }
+
+    /// Handles a supervision event for `myself`: schedules a restart through `restart_msg`
+    /// or returns the error that escalates to our own supervisor.
+    pub fn handle_event<M: Message>(
+        &mut self,
+        event: &SupervisionEvent,
+        myself: &ActorRef<M>,
+        restart_msg: fn(usize) -> M,
+    ) -> Result<(), ActorProcessingErr> {
+        match self.on_event(event, Instant::now()) {
+            ChildAction::Nothing => Ok(()),
+            ChildAction::Restart { index, after } => {
+                myself.send_after(after, move || restart_msg(index));
+                Ok(())
+            }
+            ChildAction::Escalate(reason) => Err(reason.into()),
+        }
+    }
+
+    /// Restarts child `index` now; a failure to spawn counts as a failure of that child.
+    pub async fn restart(
+        &mut self,
+        index: usize,
+        supervisor: &ActorCell,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Err(e) = self.start(index, supervisor).await {
+            let name = self
+                .children
+                .get(index)
+                .map_or("?", |c| c.name.as_str())
+                .to_string();
+            return Err(format!("{}: could not restart {name}: {e}", self.owner).into());
+        }
+        Ok(())
+    }
+
     /// Applies the restart policy to a supervision event.
     pub fn on_event(&mut self, event: &SupervisionEvent, now: Instant) -> ChildAction {
         let (who, failure) = match event {
@@ -121,6 +197,9 @@ impl Children {
         };
         let child = &mut self.children[index];
         child.cell = None;
+        if let Some(down) = &child.on_down {
+            down();
+        }
         let Some(reason) = failure else {
             return ChildAction::Nothing;
         };

@@ -5,6 +5,6 @@ mod children;
 mod policy;
 mod slot;
 
-pub use children::{ChildAction, Children, SpawnFn};
+pub use children::{ChildAction, Children, DownFn, SpawnFn};
 pub use policy::{RestartDecision, RestartPolicy, RestartTracker};
 pub use slot::{Slot, SlotEmpty};

@@ -1,0 +1,60 @@
+//! The node's heartbeat as a sans-IO stage: on each tick, one `heartbeat` event draft
+//! with the node's role, uptime and counters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::metrics::NodeMetrics;
+use crate::model::{EventDraft, Payload};
+use crate::pipeline::Stage;
+
+/// Emits heartbeats every `every`.
+pub struct Heartbeat {
+    role: String,
+    sensors: u32,
+    every: Duration,
+    started_us: Option<u64>,
+    metrics: Arc<NodeMetrics>,
+}
+
+impl Heartbeat {
+    /// A heartbeat for a node of `role` running `sensors` sensors.
+    pub fn new(role: String, sensors: u32, every: Duration, metrics: Arc<NodeMetrics>) -> Self {
+        Self {
+            role,
+            sensors,
+            every,
+            started_us: None,
+            metrics,
+        }
+    }
+}
+
+impl Stage for Heartbeat {
+    type In = ();
+    type Out = Vec<EventDraft>;
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(self.every)
+    }
+
+    fn on_input(&mut self, _: (), _now_us: u64) -> Vec<Vec<EventDraft>> {
+        Vec::new()
+    }
+
+    fn on_tick(&mut self, now_us: u64) -> Vec<Vec<EventDraft>> {
+        let started = *self.started_us.get_or_insert(now_us);
+        vec![vec![EventDraft {
+            ts_us: now_us,
+            sensor: None,
+            room: None,
+            body: Payload::Heartbeat {
+                role: self.role.clone(),
+                uptime_s: (now_us - started) / 1_000_000,
+                sensors: self.sensors,
+                events_stored: self.metrics.stored_events(),
+                restarts: self.metrics.restarts(),
+            },
+        }]]
+    }
+}

@@ -1,0 +1,212 @@
+//! [`NodeSupervisor`]: the root of a node's actor tree — store, sensors, rooms, heartbeat —
+//! with the shared restart policy, and the ordered shutdown (sensors, heartbeat, rooms, store).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, Message, RpcReplyPort, SupervisionEvent};
+
+use super::NodeSpec;
+use super::heartbeat::Heartbeat;
+use crate::metrics::NodeMetrics;
+use crate::model::SensorId;
+use crate::pipeline::{StageActor, StageArgs, StageMsg, StoreOutlet};
+use crate::rooms::{RoomActor, RoomArgs, RoomMsg, RoomState};
+use crate::sensors::{
+    DRAIN_TIMEOUT, SensorArgs, SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg,
+    StageName,
+};
+use crate::store::{Store, StoreActor, StoreArgs, StoreClient, StoreMsg};
+use crate::supervision::{Children, Slot};
+
+/// Messages of the [`NodeSupervisor`].
+pub enum NodeMsg {
+    /// Restart child `index` (sent to itself after a backoff).
+    RestartChild(usize),
+    /// Stop sensors, drain pipelines, stop the store actor; then reply.
+    Shutdown(RpcReplyPort<()>),
+    /// Fault injection: make a stage of a sensor panic.
+    Crash(SensorId, StageName),
+}
+
+impl Message for NodeMsg {}
+
+/// Slots through which the rest of the node reaches the children.
+#[derive(Clone)]
+pub struct NodeSlots {
+    /// The store actor.
+    pub store: Slot<StoreMsg>,
+    /// The sensor supervisor.
+    pub sensors: Slot<SensorSupervisorMsg>,
+    /// Room actors, by room.
+    pub rooms: Vec<(crate::model::RoomId, Slot<RoomMsg>)>,
+    /// The heartbeat stage.
+    pub heartbeat: Slot<StageMsg<()>>,
+}
+
+/// Arguments of the [`NodeSupervisor`].
+pub struct NodeArgs {
+    /// What to run.
+    pub spec: NodeSpec,
+    /// The opened store.
+    pub store: Store,
+    /// Where children are published.
+    pub slots: NodeSlots,
+    /// Node counters.
+    pub metrics: Arc<NodeMetrics>,
+    /// Client for the store actor.
+    pub client: StoreClient,
+}
+
+/// State of the [`NodeSupervisor`].
+pub struct NodeState {
+    children: Children,
+    slots: NodeSlots,
+}
+
+/// The root supervisor of one node.
+pub struct NodeSupervisor;
+
+impl Actor for NodeSupervisor {
+    type Msg = NodeMsg;
+    type State = NodeState;
+    type Arguments = NodeArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<NodeMsg>,
+        args: NodeArgs,
+    ) -> Result<NodeState, ActorProcessingErr> {
+        let NodeArgs {
+            spec,
+            store,
+            slots,
+            metrics,
+            client,
+        } = args;
+        let mut children = Children::new("node", spec.supervision.clone(), metrics.clone());
+        children.add_actor(
+            "store",
+            slots.store.clone(),
+            || StoreActor,
+            move || StoreArgs {
+                store: store.clone(),
+            },
+        );
+
+        let sensor_args: Vec<SensorArgs> = spec
+            .sensors
+            .iter()
+            .map(|config| SensorArgs {
+                config: config.clone(),
+                store: client.clone(),
+                pipeline: spec.pipeline.clone(),
+                policy: spec.supervision.clone(),
+                metrics: metrics.clone(),
+            })
+            .collect();
+        let (policy, m) = (spec.supervision.clone(), metrics.clone());
+        children.add_actor(
+            "sensors",
+            slots.sensors.clone(),
+            || SensorSupervisor,
+            move || SensorSupervisorArgs {
+                sensors: sensor_args.clone(),
+                policy: policy.clone(),
+                metrics: m.clone(),
+            },
+        );
+
+        for (room, (id, slot)) in spec.rooms.iter().zip(&slots.rooms) {
+            let sensors = spec
+                .sensors
+                .iter()
+                .filter(|s| s.room.as_ref() == Some(id))
+                .map(|s| s.id.clone());
+            let state = RoomState::new(room, sensors);
+            let c = client.clone();
+            children.add_actor(
+                format!("room {id}"),
+                slot.clone(),
+                || RoomActor,
+                move || RoomArgs {
+                    state: state.clone(),
+                    store: c.clone(),
+                },
+            );
+        }
+
+        let (role, n, every, m) = (
+            spec.role.clone(),
+            spec.sensors.len() as u32,
+            spec.heartbeat_interval,
+            metrics.clone(),
+        );
+        let outlet = StoreOutlet::new(client.clone());
+        children.add_actor(
+            "heartbeat",
+            slots.heartbeat.clone(),
+            StageActor::<Heartbeat, StoreOutlet>::default,
+            move || {
+                let (role, m) = (role.clone(), m.clone());
+                StageArgs {
+                    name: "heartbeat".into(),
+                    make: Arc::new(move || Heartbeat::new(role.clone(), n, every, m.clone())),
+                    outlet: outlet.clone(),
+                }
+            },
+        );
+        children.start_all(&myself.get_cell()).await?;
+        Ok(NodeState { children, slots })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<NodeMsg>,
+        msg: NodeMsg,
+        state: &mut NodeState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            NodeMsg::RestartChild(i) => state.children.restart(i, &myself.get_cell()).await?,
+            NodeMsg::Crash(sensor, stage) => {
+                if let Some(s) = state.slots.sensors.current() {
+                    let _ = s.cast(SensorSupervisorMsg::Crash(sensor, stage));
+                }
+            }
+            NodeMsg::Shutdown(reply) => {
+                state.children.set_stopping();
+                let slots = &state.slots;
+                if let Some(s) = slots.sensors.current() {
+                    let _ = s
+                        .call(SensorSupervisorMsg::Drain, Some(DRAIN_TIMEOUT * 3))
+                        .await;
+                    let _ = s.stop_and_wait(None, Some(DRAIN_TIMEOUT)).await;
+                }
+                if let Some(h) = slots.heartbeat.current() {
+                    let _ = h.stop_and_wait(None, Some(DRAIN_TIMEOUT)).await;
+                }
+                for (_, room) in &slots.rooms {
+                    if let Some(r) = room.current() {
+                        let _ = r.stop_and_wait(None, Some(Duration::from_secs(1))).await;
+                    }
+                }
+                if let Some(st) = slots.store.current() {
+                    let _ = st.drain_and_wait(Some(DRAIN_TIMEOUT)).await;
+                }
+                let _ = reply.send(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<NodeMsg>,
+        event: SupervisionEvent,
+        state: &mut NodeState,
+    ) -> Result<(), ActorProcessingErr> {
+        state
+            .children
+            .handle_event(&event, &myself, NodeMsg::RestartChild)
+    }
+}

@@ -1,0 +1,123 @@
+//! [`RoomActor`]: one per room. Holds the [`RoomState`], records attention changes as
+//! `attention_changed` events, and expires lapsed hints on a timer.
+
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, Message, RpcReplyPort};
+
+use super::state::{AttentionHint, RoomState};
+use crate::model::{AttentionLevel, EventDraft, Payload, SensorId};
+use crate::store::{StoreClient, now_us};
+
+/// Messages of a [`RoomActor`].
+pub enum RoomMsg {
+    /// The room as it is now.
+    Snapshot(RpcReplyPort<RoomState>),
+    /// A viewer's attention on a sensor, valid for `ttl`.
+    SetAttention {
+        sensor: SensorId,
+        viewer: String,
+        level: AttentionLevel,
+        ttl: Duration,
+    },
+    /// A sensor's effective attention now.
+    Effective(SensorId, RpcReplyPort<AttentionLevel>),
+    /// Someone joined.
+    Join(String),
+    /// Drop lapsed hints (timer).
+    Expire,
+}
+
+impl Message for RoomMsg {}
+
+/// Arguments of a [`RoomActor`].
+pub struct RoomArgs {
+    /// Initial state.
+    pub state: RoomState,
+    /// Where attention events go.
+    pub store: StoreClient,
+}
+
+/// Actor state of a [`RoomActor`].
+pub struct RoomActorState {
+    room: RoomState,
+    store: StoreClient,
+}
+
+/// The actor of one room.
+pub struct RoomActor;
+
+impl Actor for RoomActor {
+    type Msg = RoomMsg;
+    type State = RoomActorState;
+    type Arguments = RoomArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        args: RoomArgs,
+    ) -> Result<RoomActorState, ActorProcessingErr> {
+        myself.send_interval(Duration::from_secs(1), || RoomMsg::Expire);
+        Ok(RoomActorState {
+            room: args.state,
+            store: args.store,
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<RoomMsg>,
+        msg: RoomMsg,
+        state: &mut RoomActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        let now = now_us();
+        match msg {
+            RoomMsg::Snapshot(reply) => {
+                let _ = reply.send(state.room.clone());
+            }
+            RoomMsg::SetAttention {
+                sensor,
+                viewer,
+                level,
+                ttl,
+            } => {
+                let expires_us = now + ttl.as_micros() as u64;
+                let before = state.room.viewer_level(&sensor, &viewer, now);
+                state.room.set_attention(
+                    sensor.clone(),
+                    viewer.clone(),
+                    AttentionHint { level, expires_us },
+                );
+                // Refreshing a hint is not a change; a new level is.
+                if before != level {
+                    let draft = EventDraft {
+                        ts_us: now,
+                        sensor: Some(sensor),
+                        room: state.room.id.clone(),
+                        body: Payload::AttentionChanged {
+                            viewer,
+                            level,
+                            expires_us,
+                        },
+                    };
+                    let store = state.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = store.append_local(vec![draft]).await {
+                            tracing::warn!(error = %e, "could not record attention change");
+                        }
+                    });
+                }
+            }
+            RoomMsg::Effective(sensor, reply) => {
+                let _ = reply.send(state.room.effective(&sensor, now));
+            }
+            RoomMsg::Join(member) => {
+                state.room.members.insert(member);
+            }
+            RoomMsg::Expire => {
+                state.room.expire(now);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! Sensors: configuration, simulated measurement sources and batching as sans-IO stages,
+//! the [`SensorActor`] that supervises a sensor's pipeline, and the [`SensorSupervisor`].
+
+mod actor;
+mod batcher;
+mod config;
+mod measurement;
+mod supervisor;
+
+pub use actor::{DRAIN_TIMEOUT, SensorActor, SensorArgs, SensorMsg, StageName};
+pub use batcher::Batcher;
+pub use config::{MAX_BATCH_VALUES, SensorConfig, SensorKind};
+pub use measurement::{MeasurementSource, SampleChunk};
+pub use supervisor::{SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg};
