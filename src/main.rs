@@ -1,1 +1,65 @@
-fn main() {}
+//! The `fieldmesh` binary: parses the command line, loads configuration and runs a node,
+//! the demo, or a store query. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fieldmesh::cli::{Cli, Command};
+use fieldmesh::node::{Node, PortChoice};
+use fieldmesh::{config, demo, events_cmd, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let usage = e.downcast_ref::<config::ConfigError>().is_some()
+                || e.downcast_ref::<events_cmd::UsageError>().is_some();
+            eprintln!("error: {e:#}");
+            if usage {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Node(args) => {
+            let mut config = config::load(&args.config)?;
+            if let Some(dir) = args.data_dir {
+                config.data_dir = dir;
+            }
+            logging::init(
+                cli.log_format.unwrap_or(config.log.format),
+                &config.log.level,
+            );
+            let node = Node::start(&config, PortChoice::Exact).await?;
+            node.run_until(std::future::pending()).await
+        }
+        Command::Demo(args) => {
+            let config = demo::demo_config(&args)?;
+            logging::init(
+                demo::log_format(&config, cli.log_format),
+                "warn,fieldmesh=info",
+            );
+            demo::run(config, args.duration).await
+        }
+        Command::Events(args) => {
+            logging::init(cli.log_format.unwrap_or_default(), "warn");
+            events_cmd::run(args).await
+        }
+    }
+}

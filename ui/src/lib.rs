@@ -1,1 +1,71 @@
-//! placeholder
+//! fieldmesh's HTTP adapter (axum): the JSON/MessagePack API over the node's store and a
+//! small status page. The dashboard proper grows here; the domain never sees axum.
+
+mod api;
+mod page;
+mod view;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use fieldmesh_actors::metrics::NodeMetrics;
+use fieldmesh_actors::model::NodeId;
+use fieldmesh_actors::store::StoreClient;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+pub use api::MAX_INGEST_BYTES;
+pub use view::EventView;
+
+/// Who this node is, for the API and pages.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeInfo {
+    /// Node id (hex).
+    pub id: NodeId,
+    /// Role name.
+    pub role: String,
+    /// Name for people.
+    pub name: String,
+    /// Start time, µs since the Unix epoch.
+    pub started_us: u64,
+    /// Sensor ids.
+    pub sensors: Vec<String>,
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The node's store actor.
+    pub store: StoreClient,
+    /// Who we are.
+    pub node: Arc<NodeInfo>,
+    /// Counters.
+    pub metrics: Arc<NodeMetrics>,
+}
+
+/// Every route.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(page::status))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/node", get(api::node))
+        .route(
+            "/api/v1/events",
+            get(api::list_events).post(api::ingest_events),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_INGEST_BYTES))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -13,18 +13,24 @@ pub struct Heartbeat {
     role: String,
     sensors: u32,
     every: Duration,
-    started_us: Option<u64>,
+    started_us: u64,
     metrics: Arc<NodeMetrics>,
 }
 
 impl Heartbeat {
-    /// A heartbeat for a node of `role` running `sensors` sensors.
-    pub fn new(role: String, sensors: u32, every: Duration, metrics: Arc<NodeMetrics>) -> Self {
+    /// A heartbeat for a node of `role`, started at `started_us`, running `sensors` sensors.
+    pub fn new(
+        role: String,
+        sensors: u32,
+        every: Duration,
+        started_us: u64,
+        metrics: Arc<NodeMetrics>,
+    ) -> Self {
         Self {
             role,
             sensors,
             every,
-            started_us: None,
+            started_us,
             metrics,
         }
     }
@@ -43,14 +49,13 @@ impl Stage for Heartbeat {
     }
 
     fn on_tick(&mut self, now_us: u64) -> Vec<Vec<EventDraft>> {
-        let started = *self.started_us.get_or_insert(now_us);
         vec![vec![EventDraft {
             ts_us: now_us,
             sensor: None,
             room: None,
             body: Payload::Heartbeat {
                 role: self.role.clone(),
-                uptime_s: (now_us - started) / 1_000_000,
+                uptime_s: now_us.saturating_sub(self.started_us) / 1_000_000,
                 sensors: self.sensors,
                 events_stored: self.metrics.stored_events(),
                 restarts: self.metrics.restarts(),

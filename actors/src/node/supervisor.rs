@@ -142,6 +142,7 @@ impl Actor for NodeSupervisor {
             spec.heartbeat_interval,
             metrics.clone(),
         );
+        let started_us = crate::store::now_us();
         let outlet = StoreOutlet::new(client.clone());
         children.add_actor(
             "heartbeat",
@@ -151,7 +152,9 @@ impl Actor for NodeSupervisor {
                 let (role, m) = (role.clone(), m.clone());
                 StageArgs {
                     name: "heartbeat".into(),
-                    make: Arc::new(move || Heartbeat::new(role.clone(), n, every, m.clone())),
+                    make: Arc::new(move || {
+                        Heartbeat::new(role.clone(), n, every, started_us, m.clone())
+                    }),
                     outlet: outlet.clone(),
                 }
             },

@@ -85,6 +85,8 @@ impl<S: Stage, O: Outlet<S::Out>> Actor for StageActor<S, O> {
     ) -> Result<Self::State, ActorProcessingErr> {
         let core = (args.make)();
         if let Some(every) = core.tick_every() {
+            // First tick now, then periodically.
+            let _ = myself.cast(StageMsg::Tick);
             myself.send_interval(every, || StageMsg::Tick);
         }
         Ok(StageState {

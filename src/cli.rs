@@ -1,0 +1,77 @@
+//! Command-line interface. Subcommand and flag names are a contract other tools rely on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::LogFormat;
+
+/// fieldmesh: an actor-based peer-to-peer sensor mesh. One binary plays every role.
+#[derive(Debug, Parser)]
+#[command(name = "fieldmesh", version, about)]
+pub struct Cli {
+    /// Log format (overrides the config's `log.format`).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node from a config file.
+    Node(NodeArgs),
+    /// Run a complete demo node with simulated sensors and its web page.
+    Demo(DemoArgs),
+    /// Read events from a node's store (asks the running node if there is one).
+    Events(EventsArgs),
+}
+
+/// `fieldmesh node`
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Config file (TOML). Environment variables FIELDMESH_<SECTION>__<KEY> override it.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Data directory (overrides the config's `data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `fieldmesh demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory (default: a new directory under the system temp dir, kept afterwards).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Stop cleanly after this many seconds.
+    #[arg(long)]
+    pub duration: Option<u64>,
+}
+
+/// `fieldmesh events`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Only this kind (e.g. `heartbeat`, `measurement_batch`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this sensor.
+    #[arg(long)]
+    pub sensor: Option<String>,
+    /// Only events made by this node (hex id).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Only events at or after this time (RFC 3339, e.g. 2026-11-22T10:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many (oldest first).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}

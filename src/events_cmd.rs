@@ -1,0 +1,182 @@
+//! `fieldmesh events`: reads a store directly, or — when a node holds it (redb allows one
+//! process per file) — asks that node's HTTP API, found through `node.json`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail};
+use fieldmesh_actors::metrics::NodeMetrics;
+use fieldmesh_actors::model::{EventKind, NodeId, SensorId};
+use fieldmesh_actors::store::{EventQuery, MAX_QUERY_LIMIT, Store, StoreConfig, StoreError};
+use fieldmesh_ui::EventView;
+
+use crate::cli::EventsArgs;
+use crate::identity;
+use crate::node::read_node_json;
+
+/// A usage error (exit code 2) rather than a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn query_of(args: &EventsArgs) -> Result<EventQuery, UsageError> {
+    let kind = match &args.kind {
+        Some(k) => Some(
+            k.parse::<EventKind>()
+                .map_err(|e| UsageError(format!("--kind: {e}")))?,
+        ),
+        None => None,
+    };
+    let sensor = match &args.sensor {
+        Some(s) => {
+            Some(SensorId::new(s.clone()).map_err(|e| UsageError(format!("--sensor: {e}")))?)
+        }
+        None => None,
+    };
+    let origin = match &args.origin {
+        Some(o) => Some(
+            o.parse::<NodeId>()
+                .map_err(|e| UsageError(format!("--origin: {e}")))?,
+        ),
+        None => None,
+    };
+    let since_us = match &args.since {
+        Some(s) => {
+            let t = humantime::parse_rfc3339_weak(s)
+                .map_err(|e| UsageError(format!("--since {s:?}: {e}")))?;
+            Some(
+                t.duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as u64),
+            )
+        }
+        None => None,
+    };
+    if args.limit > MAX_QUERY_LIMIT {
+        return Err(UsageError(format!(
+            "--limit must be at most {MAX_QUERY_LIMIT}"
+        )));
+    }
+    Ok(EventQuery {
+        since_us,
+        kind,
+        sensor,
+        origin,
+        limit: args.limit,
+        ..EventQuery::default()
+    })
+}
+
+/// Runs the command.
+pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
+    let query = query_of(&args)?;
+    let dir = &args.data_dir;
+    if !dir.join("store.redb").exists() {
+        return Err(UsageError(format!("no fieldmesh store in {}", dir.display())).into());
+    }
+    let (_, id) = identity::load_or_create(dir)?;
+    let views = match Store::open(
+        dir,
+        id,
+        StoreConfig::default(),
+        Arc::new(NodeMetrics::default()),
+    ) {
+        Ok(store) => {
+            let s = store.clone();
+            let events = tokio::task::spawn_blocking(move || s.query(&query)).await??;
+            store.close().await;
+            events.iter().map(EventView::from).collect()
+        }
+        Err(StoreError::Locked(_)) => ask_running_node(dir, &args).await?,
+        Err(e) => return Err(e).context("opening the store"),
+    };
+    print(&views, args.json)
+}
+
+async fn ask_running_node(
+    dir: &std::path::Path,
+    args: &EventsArgs,
+) -> anyhow::Result<Vec<EventView>> {
+    let info = read_node_json(dir).ok_or_else(|| {
+        anyhow!(
+            "the store in {} is in use but no node.json says by whom",
+            dir.display()
+        )
+    })?;
+    let mut url = format!(
+        "http://{}/api/v1/events?limit={}",
+        info.http_addr, args.limit
+    );
+    let mut param = |k: &str, v: &str| {
+        url.push_str(&format!("&{k}={}", encode(v)));
+    };
+    let q = query_of(args)?;
+    if let Some(k) = q.kind {
+        param("kind", k.as_str());
+    }
+    if let Some(s) = &q.sensor {
+        param("sensor", s.as_str());
+    }
+    if let Some(o) = &q.origin {
+        param("origin", &o.to_hex());
+    }
+    if let Some(s) = q.since_us {
+        param("since_us", &s.to_string());
+    }
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let mut resp = agent
+            .get(&url)
+            .call()
+            .with_context(|| format!("asking the running node at {url}"))?;
+        let status = resp.status();
+        let body = resp.body_mut().read_to_string()?;
+        if !status.is_success() {
+            bail!("node answered {status}: {body}");
+        }
+        Ok(serde_json::from_str::<Vec<EventView>>(&body)?)
+    })
+    .await?
+}
+
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn print(views: &[EventView], json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for v in views {
+        if json {
+            serde_json::to_writer(&mut out, v)?;
+            writeln!(out)?;
+        } else {
+            let when =
+                humantime::format_rfc3339_micros(UNIX_EPOCH + Duration::from_micros(v.ts_us));
+            let mut payload = v.payload.to_string();
+            if payload.len() > 100 {
+                payload.truncate(payload.floor_char_boundary(100));
+                payload.push('…');
+            }
+            writeln!(
+                out,
+                "{when}  {}#{:<6} {:<22} {:<10} {payload}",
+                &v.origin[..8],
+                v.seq,
+                v.kind,
+                v.sensor.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The `fieldmesh` node assembly: configuration, identity, and wiring the domain actors,
+//! the HTTP adapter (and later the mesh) into one node. The binary in `main.rs` is a thin CLI.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod events_cmd;
+pub mod identity;
+pub mod logging;
+pub mod node;

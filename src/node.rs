@@ -1,0 +1,207 @@
+//! Node assembly: identity, store, actor runtime and HTTP API wired from a [`Config`];
+//! `node.json` advertises the running node; signals stop it in order.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use fieldmesh_actors::metrics::NodeMetrics;
+use fieldmesh_actors::model::NodeId;
+use fieldmesh_actors::node::NodeRuntime;
+use fieldmesh_actors::store::{Store, StoreError, now_us};
+use fieldmesh_ui::{ApiState, NodeInfo};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+use crate::identity;
+
+/// Name of the file a running node writes into its data dir.
+pub const NODE_JSON: &str = "node.json";
+
+/// What `node.json` says about a running node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeJson {
+    /// Process id.
+    pub pid: u32,
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// Node id (hex).
+    pub node_id: String,
+    /// Role.
+    pub role: String,
+    /// Start time, µs since the Unix epoch.
+    pub started_us: u64,
+}
+
+/// A running node.
+pub struct Node {
+    runtime: NodeRuntime,
+    http_addr: SocketAddr,
+    http_stop: Option<oneshot::Sender<()>>,
+    http_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    data_dir: PathBuf,
+    id: NodeId,
+}
+
+/// How the HTTP port is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortChoice {
+    /// Exactly the configured port (0 = any).
+    Exact,
+    /// The configured port, or any free one if it is taken (the demo).
+    FallBackToAny,
+}
+
+impl Node {
+    /// Starts a node from a validated config.
+    pub async fn start(config: &Config, ports: PortChoice) -> anyhow::Result<Self> {
+        let data_dir = config.data_dir.clone();
+        let (_key, id) = identity::load_or_create(&data_dir)?;
+        let metrics = Arc::new(NodeMetrics::default());
+        let store = Store::open(&data_dir, id, config.store.clone(), metrics.clone()).map_err(
+            |e| match e {
+                StoreError::Locked(p) => anyhow::anyhow!(
+                    "{p} is in use: is another node running on {}?",
+                    data_dir.display()
+                ),
+                other => anyhow::Error::new(other).context("opening the store"),
+            },
+        )?;
+        let runtime = NodeRuntime::start(config.node_spec(id), store, metrics.clone()).await?;
+
+        let listener = bind(config, ports).await?;
+        let http_addr = listener.local_addr()?;
+        let state = ApiState {
+            store: runtime.store_client(),
+            node: Arc::new(NodeInfo {
+                id,
+                role: config.role.as_str().into(),
+                name: config.node_name.clone(),
+                started_us: now_us(),
+                sensors: config.sensors.iter().map(|s| s.id.to_string()).collect(),
+            }),
+            metrics,
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        let info = NodeJson {
+            pid: std::process::id(),
+            http_addr,
+            node_id: id.to_hex(),
+            role: config.role.as_str().into(),
+            started_us: now_us(),
+        };
+        write_node_json(&data_dir, &info)?;
+        tracing::info!(node = %id.short(), role = config.role.as_str(), http = %http_addr, data_dir = %data_dir.display(), "node started");
+        Ok(Self {
+            runtime,
+            http_addr,
+            http_stop: Some(tx),
+            http_task,
+            data_dir,
+            id,
+        })
+    }
+
+    /// Where the HTTP API listens.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The node id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The actor runtime.
+    pub fn runtime(&self) -> &NodeRuntime {
+        &self.runtime
+    }
+
+    /// Runs until SIGINT/SIGTERM, `until` completes, or the actor tree fails. Returns
+    /// whether the stop was orderly.
+    pub async fn run_until(
+        mut self,
+        until: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let failed = tokio::select! {
+            _ = shutdown_signal() => false,
+            _ = until => false,
+            _ = self.runtime.failed() => true,
+        };
+        if failed {
+            self.stop().await;
+            anyhow::bail!("the node's supervisor gave up after repeated failures (see log)");
+        }
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Orderly stop: sensors, pipelines, store; then the HTTP server; `node.json` removed.
+    pub async fn stop(mut self) {
+        tracing::info!("stopping: draining sensors and flushing the store");
+        self.runtime.shutdown().await;
+        if let Some(tx) = self.http_stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.http_task).await;
+        let _ = std::fs::remove_file(self.data_dir.join(NODE_JSON));
+        tracing::info!("stopped");
+    }
+}
+
+async fn bind(config: &Config, ports: PortChoice) -> anyhow::Result<TcpListener> {
+    let addr = SocketAddr::new(config.ui.bind, config.ui.port);
+    match TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        Err(e)
+            if ports == PortChoice::FallBackToAny && e.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            tracing::info!(port = config.ui.port, "port in use; taking any free port");
+            Ok(TcpListener::bind(SocketAddr::new(config.ui.bind, 0)).await?)
+        }
+        Err(e) => Err(e).with_context(|| format!("listening on {addr}")),
+    }
+}
+
+fn write_node_json(dir: &Path, info: &NodeJson) -> anyhow::Result<()> {
+    let path = dir.join(NODE_JSON);
+    let tmp = dir.join("node.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(info)?)?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads `node.json` of a node running on `dir`, if there is one.
+pub fn read_node_json(dir: &Path) -> Option<NodeJson> {
+    let bytes = std::fs::read(dir.join(NODE_JSON)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

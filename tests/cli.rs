@@ -1,0 +1,204 @@
+//! The CLI contract: `demo --duration` stops cleanly and leaves events that `events --json`
+//! lists; `events` asks a running node; SIGTERM drains and exits 0 quickly; bad flags exit 2.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn demo_runs_for_its_duration_and_its_events_can_be_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let t0 = Instant::now();
+    let out = bin()
+        .args(["demo", "--duration", "3", "--data-dir"])
+        .arg(&data)
+        .env("FIELDMESH_UI__PORT", "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    assert!(
+        stdout.contains("http://127.0.0.1:"),
+        "prints where to look: {stdout}"
+    );
+    assert!(
+        stdout.contains("events stored"),
+        "prints a live summary: {stdout}"
+    );
+    assert!(
+        !data.join("node.json").exists(),
+        "node.json is removed on clean exit"
+    );
+
+    let out = bin()
+        .args(["events", "--json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let events = json_lines(&out.stdout);
+    assert!(events.len() >= 10, "only {} events", events.len());
+    for e in &events {
+        for field in ["id", "origin", "sensor", "seq", "ts_us", "kind", "payload"] {
+            assert!(e.get(field).is_some(), "{field} missing in {e}");
+        }
+    }
+    let kinds: BTreeSet<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for k in ["heartbeat", "measurement_batch", "sensor_profile_updated"] {
+        assert!(kinds.contains(k), "no {k} in {kinds:?}");
+    }
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "one origin, contiguous sequence"
+    );
+
+    let out = bin()
+        .args([
+            "events",
+            "--kind",
+            "heartbeat",
+            "--limit",
+            "2",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let hb = json_lines(&out.stdout);
+    assert_eq!(hb.len(), 2);
+    assert!(hb.iter().all(|e| e["kind"] == "heartbeat"));
+    let out = bin()
+        .args(["events", "--sensor", "imu-1", "--json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        json_lines(&out.stdout)
+            .iter()
+            .all(|e| e["sensor"] == "imu-1")
+    );
+}
+
+#[test]
+fn events_asks_a_running_node_and_sigterm_stops_it_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let data = dir.path().join("data");
+    let mut child = spawn_node(&config);
+    let addr = wait_for_node(&data, &mut child);
+    assert!(
+        !addr.ends_with(":0"),
+        "port 0 resolved to a real port: {addr}"
+    );
+    let (status, body) = get(&format!("http://{addr}/healthz"));
+    assert_eq!((status, body.as_str()), (200, "ok"));
+
+    std::thread::sleep(Duration::from_millis(800));
+    let out = bin()
+        .args([
+            "events",
+            "--json",
+            "--kind",
+            "measurement_batch",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live = json_lines(&out.stdout);
+    assert!(
+        !live.is_empty(),
+        "the running node answered with its events"
+    );
+
+    let (status, body) = get(&format!("http://{addr}/api/v1/events?kind=nope"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unknown event kind"));
+
+    let t0 = Instant::now();
+    terminate(&child);
+    let status =
+        wait_exit(&mut child, Duration::from_secs(5)).expect("exits within 5 s of SIGTERM");
+    assert!(status.success(), "clean exit: {status}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(!data.join("node.json").exists());
+
+    // Nothing the running node showed was lost by the shutdown.
+    let out = bin()
+        .args([
+            "events",
+            "--json",
+            "--kind",
+            "measurement_batch",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let after: BTreeSet<String> = json_lines(&out.stdout)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        live.iter()
+            .all(|e| after.contains(e["id"].as_str().unwrap()))
+    );
+}
+
+#[test]
+fn bad_events_flags_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["events", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no store there");
+    let out = bin()
+        .args(["demo", "--duration", "1", "--data-dir"])
+        .arg(dir.path())
+        .env("FIELDMESH_UI__PORT", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for args in [
+        ["--since", "yesterday"],
+        ["--kind", "nope"],
+        ["--origin", "xyz"],
+    ] {
+        let out = bin()
+            .args(["events", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}

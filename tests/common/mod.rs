@@ -1,0 +1,116 @@
+//! Helpers for end-to-end tests that run the `fieldmesh` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fieldmesh"));
+    c.env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FIELDMESH_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// A node config with fast sensors, any free port and the given data dir.
+pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("node.toml");
+    let text = format!(
+        r#"
+role = "edge"
+node_name = "test"
+data_dir = "{data}"
+[ui]
+port = 0
+[heartbeat]
+interval_ms = 200
+[[sensors]]
+id = "hr-1"
+kind = "heart_rate"
+rate_hz = 200
+batch_max_samples = 10
+batch_window_ms = 100
+{extra}
+"#,
+        data = dir.join("data").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts `fieldmesh node` on `config`.
+pub fn spawn_node(config: &Path) -> Child {
+    bin()
+        .args(["node", "--config"])
+        .arg(config)
+        .args(["--log-format", "json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `<data>/node.json` and returns its `http_addr`.
+pub fn wait_for_node(data: &Path, child: &mut Child) -> String {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(bytes) = std::fs::read(data.join("node.json"))
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        {
+            return v["http_addr"].as_str().unwrap().to_string();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("node exited early with {status}: {err}");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "node.json never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends SIGTERM.
+pub fn terminate(child: &Child) {
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+}
+
+/// Waits for exit up to `timeout`.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// An HTTP agent that returns non-2xx statuses instead of erroring.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .new_agent()
+}
+
+/// GET returning (status, body).
+pub fn get(url: &str) -> (u16, String) {
+    let mut r = agent().get(url).call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}

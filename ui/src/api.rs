@@ -1,0 +1,128 @@
+//! JSON API handlers: node info, event queries, and event ingest (MessagePack batches,
+//! acknowledged only once durable). Bad input gets a 4xx with a message; the node goes on.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fieldmesh_actors::model::{EventKind, NodeId, SensorId, decode_batch};
+use fieldmesh_actors::store::{EventQuery, MAX_QUERY_LIMIT, Order, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiState, EventView};
+
+/// Largest ingest body.
+pub const MAX_INGEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// An error answered as `{"error": ...}` with a status.
+pub(crate) struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let status = match e {
+            StoreError::Model(_) => StatusCode::BAD_REQUEST,
+            StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+/// `GET /api/v1/node`
+pub(crate) async fn node(State(s): State<ApiState>) -> Json<serde_json::Value> {
+    Json(json!({ "node": *s.node, "metrics": s.metrics.snapshot() }))
+}
+
+/// Query parameters of `GET /api/v1/events`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventParams {
+    kind: Option<String>,
+    sensor: Option<String>,
+    origin: Option<String>,
+    since_us: Option<u64>,
+    until_us: Option<u64>,
+    limit: Option<usize>,
+    order: Option<String>,
+}
+
+impl EventParams {
+    pub(crate) fn to_query(&self) -> Result<EventQuery, ApiError> {
+        let kind = match &self.kind {
+            Some(k) => Some(k.parse::<EventKind>().map_err(|e| bad(e.to_string()))?),
+            None => None,
+        };
+        let sensor = match &self.sensor {
+            Some(s) => Some(SensorId::new(s.clone()).map_err(|e| bad(e.to_string()))?),
+            None => None,
+        };
+        let origin = match &self.origin {
+            Some(o) => Some(o.parse::<NodeId>().map_err(|e| bad(e.to_string()))?),
+            None => None,
+        };
+        let order = match self.order.as_deref() {
+            None | Some("oldest") => Order::Oldest,
+            Some("newest") => Order::Newest,
+            Some(o) => return Err(bad(format!("order must be oldest or newest, not {o:?}"))),
+        };
+        let limit = self.limit.unwrap_or(1000);
+        if limit > MAX_QUERY_LIMIT {
+            return Err(bad(format!("limit must be at most {MAX_QUERY_LIMIT}")));
+        }
+        Ok(EventQuery {
+            since_us: self.since_us,
+            until_us: self.until_us,
+            kind,
+            sensor,
+            origin,
+            limit,
+            order,
+        })
+    }
+}
+
+/// `GET /api/v1/events?kind=&sensor=&origin=&since_us=&until_us=&limit=&order=`
+pub(crate) async fn list_events(
+    State(s): State<ApiState>,
+    params: Result<Query<EventParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<EventView>>, ApiError> {
+    let Query(params) = params.map_err(|e| bad(e.body_text()))?;
+    let events = s.store.query(params.to_query()?).await?;
+    Ok(Json(events.iter().map(EventView::from).collect()))
+}
+
+/// `POST /api/v1/events` with a MessagePack array of events (`application/msgpack`):
+/// stores them idempotently and answers once they are durable.
+pub(crate) async fn ingest_events(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/msgpack") {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("expected content-type application/msgpack, got {ct:?}"),
+        ));
+    }
+    let events = decode_batch(&body, MAX_INGEST_BYTES).map_err(|e| bad(e.to_string()))?;
+    let report = s.store.append(events).await?;
+    Ok(Json(
+        json!({ "inserted": report.inserted, "duplicates": report.duplicates }),
+    ))
+}
