@@ -74,7 +74,7 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     if !dir.join("store.redb").exists() {
         return Err(UsageError(format!("no fieldmesh store in {}", dir.display())).into());
     }
-    let (_, id) = identity::load_or_create(dir)?;
+    let id = identity::existing_id(dir)?;
     let views = match Store::open(
         dir,
         id,

@@ -48,6 +48,22 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(SigningKey, NodeId)> {
     Ok((key, id))
 }
 
+/// The id of the node whose data dir this is, without creating anything.
+pub fn existing_id(data_dir: &Path) -> anyhow::Result<NodeId> {
+    let path = data_dir.join(KEY_FILE);
+    let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let secret: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        anyhow::anyhow!(
+            "{}: expected a 32-byte key, found {} bytes",
+            path.display(),
+            b.len()
+        )
+    })?;
+    Ok(NodeId::from_bytes(
+        SigningKey::from_bytes(&secret).verifying_key().to_bytes(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +74,7 @@ mod tests {
         let (_, a) = load_or_create(dir.path()).unwrap();
         let (_, b) = load_or_create(dir.path()).unwrap();
         assert_eq!(a, b);
+        assert_eq!(existing_id(dir.path()).unwrap(), a);
         fs::write(dir.path().join(KEY_FILE), b"short").unwrap();
         assert!(load_or_create(dir.path()).is_err());
     }

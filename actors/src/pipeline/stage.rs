@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::link::{Outlet, StageMsg};
+use super::link::{Outlet, PushError, StageMsg};
 use crate::store::now_us;
 
 /// A pipeline stage's logic: no I/O, no clocks of its own.
@@ -67,8 +67,13 @@ impl<S, O> Default for StageActor<S, O> {
 
 async fn emit<T, O: Outlet<T>>(name: &str, outlet: &O, outs: Vec<T>) {
     for out in outs {
-        if let Err(e) = outlet.push(out).await {
-            tracing::debug!(stage = %name, error = %e, "output not delivered");
+        match outlet.push(out).await {
+            Ok(()) => {}
+            // Counted by the link; logging each one would flood a constrained node.
+            Err(e @ PushError::Full(_)) => {
+                tracing::trace!(stage = %name, error = %e, "output dropped")
+            }
+            Err(e) => tracing::warn!(stage = %name, error = %e, "output not delivered"),
         }
     }
 }

@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::query::{EventQuery, Order};
+
+/// (ts_us, origin, seq): the same order as the cold time index, so ties sort alike.
+type Key = (u64, [u8; 32], u64);
 use crate::model::Event;
 
 /// Retention of the in-memory tiers (config section `[store]`).
@@ -26,10 +29,10 @@ pub struct TierLimits {
 #[derive(Debug)]
 pub struct Tiers {
     limits: TierLimits,
-    /// (ts, id) → event, newest last.
-    warm: BTreeMap<(u64, [u8; 16]), Event>,
+    /// (ts, origin, seq) → event, newest last.
+    warm: BTreeMap<Key, Event>,
     /// Hot: per sensor ("" for node-level), keys of its newest events.
-    hot: BTreeMap<String, BTreeSet<(u64, [u8; 16])>>,
+    hot: BTreeMap<String, BTreeSet<Key>>,
     complete_since_us: u64,
 }
 
@@ -62,7 +65,7 @@ impl Tiers {
     /// Adds committed events, then applies retention at `now_us`.
     pub fn insert(&mut self, events: impl IntoIterator<Item = Event>, now_us: u64) {
         for e in events {
-            let key = (e.ts_us, *e.id.as_bytes());
+            let key = (e.ts_us, *e.origin.as_bytes(), e.seq);
             let sensor = e.sensor.as_ref().map_or(String::new(), |s| s.to_string());
             if self.warm.insert(key, e).is_none() {
                 let hot = self.hot.entry(sensor).or_default();
@@ -77,7 +80,7 @@ impl Tiers {
 
     fn evict(&mut self, now_us: u64) {
         let min_ts = now_us.saturating_sub(self.limits.warm_max_age_s.saturating_mul(1_000_000));
-        while let Some((&(ts, _), _)) = self.warm.first_key_value() {
+        while let Some((&(ts, _, _), _)) = self.warm.first_key_value() {
             if ts >= min_ts {
                 break;
             }
@@ -90,11 +93,11 @@ impl Tiers {
     }
 
     fn remove_oldest_by_time(&mut self) {
-        if let Some(((ts, id), e)) = self.warm.pop_first() {
+        if let Some(((ts, origin, seq), e)) = self.warm.pop_first() {
             self.complete_since_us = self.complete_since_us.max(ts.saturating_add(1));
             let sensor = e.sensor.as_ref().map_or(String::new(), |s| s.to_string());
             if let Some(h) = self.hot.get_mut(&sensor) {
-                h.remove(&(ts, id));
+                h.remove(&(ts, origin, seq));
             }
         }
     }
@@ -107,7 +110,7 @@ impl Tiers {
         if since >= until || limit == 0 {
             return Some(Vec::new());
         }
-        let range = (since, [0u8; 16])..(until, [0u8; 16]);
+        let range = (since, [0u8; 32], 0)..(until, [0u8; 32], 0);
         // Hot: a sensor's newest events.
         if let (Some(sensor), Order::Newest) = (&q.sensor, q.order)
             && let Some(keys) = self.hot.get(sensor.as_str())
@@ -143,6 +146,93 @@ impl Tiers {
                 exact.then_some(out)
             }
             Order::Oldest => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::{EventDraft, EventKind, NodeId, Payload, SensorId};
+
+    fn event(origin: u8, seq: u64, ts_us: u64, sensor: u8, beat: bool) -> Event {
+        let body = if beat {
+            Payload::Heartbeat {
+                role: "dev".into(),
+                uptime_s: 0,
+                sensors: 0,
+                events_stored: 0,
+                restarts: 0,
+            }
+        } else {
+            Payload::SensorProfileUpdated {
+                profile: "lan".into(),
+                reason: String::new(),
+            }
+        };
+        let sensor = SensorId::new(format!("s{sensor}")).ok();
+        Event::seal(
+            NodeId::from_bytes([origin; 32]),
+            seq,
+            EventDraft {
+                ts_us,
+                sensor,
+                room: None,
+                body,
+            },
+        )
+    }
+
+    /// The exact answer over everything ever stored (what redb would say).
+    fn brute(all: &[Event], q: &EventQuery) -> Vec<Event> {
+        let mut v: Vec<Event> = all.iter().filter(|e| q.matches(e)).cloned().collect();
+        v.sort_by_key(|e| (e.ts_us, *e.origin.as_bytes(), e.seq));
+        if q.order == Order::Newest {
+            v.reverse();
+        }
+        v.truncate(q.capped_limit());
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn memory_answers_are_exact_or_absent(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((0u8..3, 0u64..2_000, 0u8..3, any::<bool>()), 1..20), 1..20),
+            queries in proptest::collection::vec(
+                (proptest::option::of(0u64..2_000), proptest::option::of(0u8..3), any::<bool>(), 1usize..30, any::<bool>()), 1..20),
+            hot in 1usize..8, warm in 8usize..60,
+        ) {
+            let limits = TierLimits { hot_per_sensor: hot, warm_max_events: warm, warm_max_age_s: 1 };
+            let mut tiers = Tiers::new(limits, 0);
+            let mut all = Vec::new();
+            let mut seq = 0;
+            // "now" advances so the 1 s age limit also evicts.
+            let mut now: u64 = 1_000;
+            for batch in batches {
+                let evs: Vec<Event> = batch.into_iter().map(|(o, dt, s, b)| {
+                    seq += 1;
+                    event(o, seq, now.saturating_sub(dt * 1_000), s, b)
+                }).collect();
+                all.extend(evs.clone());
+                now += 150_000;
+                tiers.insert(evs, now);
+                for (since, sensor, newest, limit, beat) in &queries {
+                    let q = EventQuery {
+                        since_us: since.map(|s| now.saturating_sub(s * 1_000)),
+                        sensor: sensor.and_then(|s| SensorId::new(format!("s{s}")).ok()),
+                        kind: beat.then_some(EventKind::Heartbeat),
+                        order: if *newest { Order::Newest } else { Order::Oldest },
+                        limit: *limit,
+                        ..EventQuery::default()
+                    };
+                    if let Some(found) = tiers.query(&q) {
+                        prop_assert_eq!(found, brute(&all, &q), "query {:?}", q);
+                    }
+                }
+            }
         }
     }
 }

@@ -120,9 +120,24 @@ impl Writer {
                 WriteOp::Close => continue,
             });
         }
-        if let Err(e) = txn.commit() {
+        // Validation failures were caught before any insert; an error that remains is the
+        // database's, and the transaction may hold part of an op: abort the whole group.
+        let db_failure = outcomes.iter().find_map(|o| match o {
+            Outcome::Local(Err(e @ StoreError::Db(_)), _)
+            | Outcome::Replicated(Err(e @ StoreError::Db(_)), _)
+            | Outcome::Prune(Err(e @ StoreError::Db(_)), _) => Some(e.to_string()),
+            _ => None,
+        });
+        let committed = match db_failure {
+            Some(msg) => {
+                drop(txn);
+                Err(msg)
+            }
+            None => txn.commit().map_err(|e| db_err(e).to_string()),
+        };
+        if let Err(msg) = committed {
             self.next_seq = seq_before;
-            let msg = db_err(e).to_string();
+            tracing::error!(error = %msg, "store commit failed; nothing in this group was stored");
             for o in outcomes {
                 let err = || StoreError::Db(msg.clone());
                 match o {
