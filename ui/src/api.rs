@@ -40,6 +40,35 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Refuses a body whose announced length is over the limit before reading any of it, so a
+/// client streaming a huge body gets its 413 at once.
+pub(crate) async fn refuse_oversized(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_INGEST_BYTES as u64) {
+        let mut resp = ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "body of {} bytes is over the {MAX_INGEST_BYTES}-byte limit",
+                announced.unwrap_or(0)
+            ),
+        )
+        .into_response();
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return resp;
+    }
+    next.run(req).await
+}
+
 /// `GET /api/v1/node`
 pub(crate) async fn node(State(s): State<ApiState>) -> Json<serde_json::Value> {
     Json(json!({ "node": *s.node, "metrics": s.metrics.snapshot() }))

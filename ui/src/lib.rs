@@ -56,6 +56,7 @@ pub fn router(state: ApiState) -> Router {
             get(api::list_events).post(api::ingest_events),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_INGEST_BYTES))
+        .layer(axum::middleware::from_fn(api::refuse_oversized))
         .with_state(state)
 }
 
