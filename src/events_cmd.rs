@@ -7,7 +7,6 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
 use fieldmesh_actors::metrics::NodeMetrics;
-use fieldmesh_actors::model::{EventKind, NodeId, SensorId};
 use fieldmesh_actors::store::{EventQuery, MAX_QUERY_LIMIT, Store, StoreConfig, StoreError};
 use fieldmesh_ui::EventView;
 
@@ -21,26 +20,6 @@ use crate::node::read_node_json;
 pub struct UsageError(pub String);
 
 fn query_of(args: &EventsArgs) -> Result<EventQuery, UsageError> {
-    let kind = match &args.kind {
-        Some(k) => Some(
-            k.parse::<EventKind>()
-                .map_err(|e| UsageError(format!("--kind: {e}")))?,
-        ),
-        None => None,
-    };
-    let sensor = match &args.sensor {
-        Some(s) => {
-            Some(SensorId::new(s.clone()).map_err(|e| UsageError(format!("--sensor: {e}")))?)
-        }
-        None => None,
-    };
-    let origin = match &args.origin {
-        Some(o) => Some(
-            o.parse::<NodeId>()
-                .map_err(|e| UsageError(format!("--origin: {e}")))?,
-        ),
-        None => None,
-    };
     let since_us = match &args.since {
         Some(s) => {
             let t = humantime::parse_rfc3339_weak(s)
@@ -57,14 +36,17 @@ fn query_of(args: &EventsArgs) -> Result<EventQuery, UsageError> {
             "--limit must be at most {MAX_QUERY_LIMIT}"
         )));
     }
-    Ok(EventQuery {
+    EventQuery {
         since_us,
-        kind,
-        sensor,
-        origin,
         limit: args.limit,
         ..EventQuery::default()
-    })
+    }
+    .with_text_filters(
+        args.kind.as_deref(),
+        args.sensor.as_deref(),
+        args.origin.as_deref(),
+    )
+    .map_err(|e| UsageError(e.to_string()))
 }
 
 /// Runs the command.

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fieldmesh_actors::model::{EventKind, NodeId, SensorId, decode_batch};
+use fieldmesh_actors::model::decode_batch;
 use fieldmesh_actors::store::{EventQuery, MAX_QUERY_LIMIT, Order, StoreError};
 use serde::Deserialize;
 use serde_json::json;
@@ -89,18 +89,6 @@ pub(crate) struct EventParams {
 
 impl EventParams {
     pub(crate) fn to_query(&self) -> Result<EventQuery, ApiError> {
-        let kind = match &self.kind {
-            Some(k) => Some(k.parse::<EventKind>().map_err(|e| bad(e.to_string()))?),
-            None => None,
-        };
-        let sensor = match &self.sensor {
-            Some(s) => Some(SensorId::new(s.clone()).map_err(|e| bad(e.to_string()))?),
-            None => None,
-        };
-        let origin = match &self.origin {
-            Some(o) => Some(o.parse::<NodeId>().map_err(|e| bad(e.to_string()))?),
-            None => None,
-        };
         let order = match self.order.as_deref() {
             None | Some("oldest") => Order::Oldest,
             Some("newest") => Order::Newest,
@@ -110,15 +98,19 @@ impl EventParams {
         if limit > MAX_QUERY_LIMIT {
             return Err(bad(format!("limit must be at most {MAX_QUERY_LIMIT}")));
         }
-        Ok(EventQuery {
+        EventQuery {
             since_us: self.since_us,
             until_us: self.until_us,
-            kind,
-            sensor,
-            origin,
             limit,
             order,
-        })
+            ..EventQuery::default()
+        }
+        .with_text_filters(
+            self.kind.as_deref(),
+            self.sensor.as_deref(),
+            self.origin.as_deref(),
+        )
+        .map_err(|e| bad(e.to_string()))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Event, EventKind, NodeId, SensorId};
+use crate::model::{Event, EventKind, ModelError, NodeId, SensorId};
 
 /// Which end of the time range to read from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,20 @@ impl EventQuery {
                 .sensor
                 .as_ref()
                 .is_none_or(|s| e.sensor.as_ref() == Some(s))
+    }
+
+    /// Sets the kind, sensor and origin filters from their text forms (CLI flags, URL
+    /// parameters); an unknown kind or a malformed id is an error naming it.
+    pub fn with_text_filters(
+        mut self,
+        kind: Option<&str>,
+        sensor: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Self, ModelError> {
+        self.kind = kind.map(str::parse).transpose()?;
+        self.sensor = sensor.map(SensorId::new).transpose()?;
+        self.origin = origin.map(str::parse).transpose()?;
+        Ok(self)
     }
 
     /// The limit, capped at [`MAX_QUERY_LIMIT`].
