@@ -9,3 +9,4 @@ pub mod rooms;
 pub mod sensors;
 pub mod store;
 pub mod supervision;
+pub mod dsp;
