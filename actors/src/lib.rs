@@ -1,6 +1,7 @@
 //! fieldmesh's domain: the model (events, artifacts), sensors, pipeline stages, rooms and
 //! storage as supervised ractor actors. No network here: `mesh` and `ui` adapt it.
 
+pub mod dsp;
 pub mod metrics;
 pub mod model;
 pub mod node;
@@ -9,4 +10,3 @@ pub mod rooms;
 pub mod sensors;
 pub mod store;
 pub mod supervision;
-pub mod dsp;

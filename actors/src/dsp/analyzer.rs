@@ -1,0 +1,355 @@
+//! The edge pipeline's detection path as one sans-IO core — STFT, noise floor, multi-scale
+//! CFAR, grouping — turning IQ samples into time-frequency boxes in seconds and hertz.
+
+use serde::{Deserialize, Serialize};
+
+use super::Complex32;
+use super::cfar::{Cfar, CfarConfig, Hit};
+use super::group::{GroupConfig, Grouper, RawBox};
+use super::noise::{NoiseFloor, NoiseFloorConfig};
+use super::stft::{Stft, StftConfig};
+
+/// Settings of the whole detection path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyzerConfig {
+    /// STFT.
+    pub stft: StftConfig,
+    /// Noise floor.
+    pub noise: NoiseFloorConfig,
+    /// Detector.
+    pub cfar: CfarConfig,
+    /// Grouping.
+    pub group: GroupConfig,
+}
+
+impl AnalyzerConfig {
+    /// Problems with these settings, as `(key, message)` pairs.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        out.extend(
+            self.stft
+                .problems()
+                .into_iter()
+                .map(|(k, m)| (format!("stft.{k}"), m)),
+        );
+        out.extend(
+            self.cfar
+                .problems()
+                .into_iter()
+                .map(|(k, m)| (format!("cfar.{k}"), m)),
+        );
+        out
+    }
+}
+
+/// A detected emission in physical units. Frequencies are baseband offsets (Hz); times are
+/// seconds from the first sample the analyzer saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TfBox {
+    /// Start, s.
+    pub start_s: f64,
+    /// Stop, s.
+    pub stop_s: f64,
+    /// Lower band edge, Hz (baseband).
+    pub freq_lo_hz: f64,
+    /// Upper band edge, Hz (baseband).
+    pub freq_hi_hz: f64,
+    /// Peak power, dB (full scale, per bin).
+    pub peak_db: f32,
+    /// Mean power over the box, dB (per bin).
+    pub mean_db: f32,
+    /// Estimated in-band SNR, dB.
+    pub snr_db: f32,
+    /// Noise floor in the band, dB per bin.
+    pub noise_floor_db: f32,
+    /// First STFT row of the box.
+    pub row_start: u64,
+    /// Last STFT row of the box.
+    pub row_stop: u64,
+    /// First bin (fft-shifted).
+    pub bin_lo: u32,
+    /// One past the last bin.
+    pub bin_hi: u32,
+    /// Fragments merged into it.
+    pub fragments: u32,
+}
+
+/// What the analyzer produced for one pushed block, besides boxes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowStats {
+    /// Rows produced.
+    pub rows: u64,
+    /// Share of (row, bin) cells with a single-row ratio above 4 (6 dB).
+    pub occupancy: f32,
+    /// Peak power over the rows, dB.
+    pub peak_db: f32,
+}
+
+/// STFT → noise floor → CFAR → grouping.
+pub struct Analyzer {
+    sample_rate: f64,
+    stft: Stft,
+    floor: NoiseFloor,
+    cfar: Cfar,
+    grouper: Grouper,
+    hits: Vec<Hit>,
+    /// Rows seen before the floor was ready, replayed once it is.
+    warmup: Vec<Vec<f32>>,
+    rows: u64,
+    occupied: u64,
+    cells: u64,
+    peak: f32,
+}
+
+impl Analyzer {
+    /// An analyzer for IQ at `sample_rate` Hz.
+    pub fn new(cfg: &AnalyzerConfig, sample_rate: f64) -> Self {
+        let stft = Stft::new(&cfg.stft);
+        let n = stft.nfft();
+        Self {
+            sample_rate,
+            floor: NoiseFloor::new(n, cfg.noise.clone()),
+            cfar: Cfar::new(n, &cfg.cfar),
+            grouper: Grouper::new(n, cfg.group.clone()),
+            stft,
+            hits: Vec::new(),
+            warmup: Vec::new(),
+            rows: 0,
+            occupied: 0,
+            cells: 0,
+            peak: 0.0,
+        }
+    }
+
+    /// FFT size.
+    pub fn nfft(&self) -> usize {
+        self.stft.nfft()
+    }
+
+    /// Hop.
+    pub fn hop(&self) -> usize {
+        self.stft.hop()
+    }
+
+    /// Mean noise floor over all bins, dB per bin.
+    pub fn noise_floor_db(&self) -> f32 {
+        db(self.floor.overall())
+    }
+
+    /// Feeds samples; returns the boxes that closed.
+    pub fn push(&mut self, samples: &[Complex32]) -> Vec<TfBox> {
+        let Self {
+            stft,
+            floor,
+            cfar,
+            grouper,
+            hits,
+            warmup,
+            rows,
+            occupied,
+            cells,
+            peak,
+            ..
+        } = self;
+        stft.push(samples, |row, power| {
+            *rows += 1;
+            *cells += power.len() as u64;
+            for p in power {
+                *peak = peak.max(*p);
+            }
+            if !floor.ready() {
+                floor.push(power, []);
+                warmup.push(power.to_vec());
+                return;
+            }
+            let first = row - warmup.len() as u64;
+            for (i, old) in std::mem::take(warmup).iter().enumerate() {
+                detect(cfar, grouper, floor, hits, first + i as u64, old, occupied);
+            }
+            detect(cfar, grouper, floor, hits, row, power, occupied);
+        });
+        let now = self.stft.frames();
+        let raw = self.grouper.flush(now, false);
+        self.to_boxes(raw)
+    }
+
+    /// End of input: closes every open box.
+    pub fn finish(&mut self) -> Vec<TfBox> {
+        if !self.warmup.is_empty() {
+            // Shorter than the warm-up: seed from what there is.
+            let rows = std::mem::take(&mut self.warmup);
+            let first = self.stft.frames() - rows.len() as u64;
+            let mut floor = NoiseFloor::new(
+                self.nfft(),
+                NoiseFloorConfig {
+                    warmup_rows: rows.len(),
+                    ..NoiseFloorConfig::default()
+                },
+            );
+            for r in &rows {
+                floor.push(r, []);
+            }
+            for (i, r) in rows.iter().enumerate() {
+                detect(
+                    &mut self.cfar,
+                    &mut self.grouper,
+                    &mut floor,
+                    &mut self.hits,
+                    first + i as u64,
+                    r,
+                    &mut self.occupied,
+                );
+            }
+            self.floor = floor;
+        }
+        let raw = self.grouper.flush(self.stft.frames(), true);
+        self.to_boxes(raw)
+    }
+
+    /// Statistics since the last call.
+    pub fn take_stats(&mut self) -> RowStats {
+        let s = RowStats {
+            rows: self.rows,
+            occupancy: self.occupied as f32 / self.cells.max(1) as f32,
+            peak_db: db(self.peak),
+        };
+        self.rows = 0;
+        self.occupied = 0;
+        self.cells = 0;
+        self.peak = 0.0;
+        s
+    }
+
+    fn to_boxes(&self, raw: Vec<RawBox>) -> Vec<TfBox> {
+        let fs = self.sample_rate;
+        let (nfft, hop) = (self.nfft() as f64, self.hop() as f64);
+        let bin_hz = fs / nfft;
+        let half = (self.nfft() / 2) as f64;
+        raw.into_iter()
+            .map(|b| {
+                let floor = self.floor.floor();
+                let band = &floor[b.lo as usize..b.hi as usize];
+                let nf = band.iter().sum::<f32>() / band.len().max(1) as f32;
+                let width = b.effective_bins.max(1.5);
+                TfBox {
+                    // Row i spans samples [i·hop, i·hop + nfft); report its central hop.
+                    start_s: (b.row_start as f64 * hop + (nfft - hop) / 2.0) / fs,
+                    stop_s: (b.row_stop as f64 * hop + (nfft + hop) / 2.0) / fs,
+                    freq_lo_hz: (f64::from(b.lo) - half - 0.5) * bin_hz,
+                    freq_hi_hz: (f64::from(b.hi) - half - 0.5) * bin_hz,
+                    peak_db: db(b.peak_ratio * nf),
+                    mean_db: db(b.mean_ratio * nf),
+                    snr_db: db((b.excess / width).max(1e-6)),
+                    noise_floor_db: db(nf),
+                    row_start: b.row_start,
+                    row_stop: b.row_stop,
+                    bin_lo: b.lo,
+                    bin_hi: b.hi,
+                    fragments: b.fragments,
+                }
+            })
+            .collect()
+    }
+}
+
+fn detect(
+    cfar: &mut Cfar,
+    grouper: &mut Grouper,
+    floor: &mut NoiseFloor,
+    hits: &mut Vec<Hit>,
+    row: u64,
+    power: &[f32],
+    occupied: &mut u64,
+) {
+    hits.clear();
+    cfar.push(row, power, floor.inverse(), hits);
+    let ratio = cfar.last_ratio();
+    *occupied += ratio.iter().filter(|r| **r > 4.0).count() as u64;
+    grouper.push(row, hits, ratio);
+    floor.push(power, hits.iter().map(|h| (h.lo, h.hi)));
+}
+
+/// 10·log10, floored at −300 dB.
+pub fn db(linear: f32) -> f32 {
+    10.0 * linear.max(1e-30).log10()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// Complex white noise of total power `n` plus a tone of in-band SNR `snr_db` (tone
+    /// bandwidth: 1.5 bins at nfft 4096) between `t0` and `t1`.
+    fn tone_in_noise(
+        fs: f64,
+        secs: f64,
+        f0: f64,
+        snr_db: f64,
+        t0: f64,
+        t1: f64,
+        seed: u64,
+    ) -> Vec<Complex32> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let n = 1e-4;
+        let sigma = (n / 2.0f64).sqrt();
+        let p_tone = 10f64.powf(snr_db / 10.0) * n * 1.5 / 4096.0;
+        let a = p_tone.sqrt();
+        (0..(fs * secs) as usize)
+            .map(|i| {
+                let g = |rng: &mut rand::rngs::StdRng| {
+                    let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+                    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+                };
+                let t = i as f64 / fs;
+                let (mut re, mut im) = (sigma * g(&mut rng), sigma * g(&mut rng));
+                if (t0..t1).contains(&t) {
+                    let ph = std::f64::consts::TAU * f0 * t;
+                    re += a * ph.cos();
+                    im += a * ph.sin();
+                }
+                Complex32::new(re as f32, im as f32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_a_tone_with_tight_edges_and_a_fair_snr() {
+        let fs = 2.4e6;
+        let x = tone_in_noise(fs, 0.5, 300e3, 10.0, 0.1, 0.3, 1);
+        let mut a = Analyzer::new(&AnalyzerConfig::default(), fs);
+        let mut boxes = Vec::new();
+        for chunk in x.chunks(100_000) {
+            boxes.extend(a.push(chunk));
+        }
+        boxes.extend(a.finish());
+        assert_eq!(boxes.len(), 1, "{boxes:#?}");
+        let b = &boxes[0];
+        let hop_s = 2048.0 / fs;
+        assert!(
+            (b.start_s - 0.1).abs() <= 2.0 * hop_s,
+            "start {} {b:?}",
+            b.start_s
+        );
+        assert!((b.stop_s - 0.3).abs() <= 2.0 * hop_s, "stop {}", b.stop_s);
+        let bin = fs / 4096.0;
+        assert!(b.freq_lo_hz <= 300e3 && b.freq_hi_hz >= 300e3);
+        assert!(
+            b.freq_hi_hz - b.freq_lo_hz <= 8.0 * bin,
+            "width {}",
+            b.freq_hi_hz - b.freq_lo_hz
+        );
+        assert!((b.snr_db - 10.0).abs() < 3.0, "snr {}", b.snr_db);
+    }
+
+    #[test]
+    fn noise_alone_gives_nothing() {
+        let fs = 2.4e6;
+        let x = tone_in_noise(fs, 2.0, 0.0, -100.0, 0.0, 0.0, 2);
+        let mut a = Analyzer::new(&AnalyzerConfig::default(), fs);
+        let mut boxes = a.push(&x);
+        boxes.extend(a.finish());
+        assert!(boxes.is_empty(), "{boxes:#?}");
+    }
+}

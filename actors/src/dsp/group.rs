@@ -1,0 +1,483 @@
+//! Grouping CFAR hits into time-frequency boxes, streaming: hits extend open tracks,
+//! quiet tracks close, fragments of one emission (pulses, hops) merge, edges are refined
+//! on the averaged spectrum, and overlapping boxes are suppressed.
+
+use serde::{Deserialize, Serialize};
+
+use super::cfar::Hit;
+
+/// Grouping settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupConfig {
+    /// Bins between hits that still join one track.
+    pub freq_gap_bins: u32,
+    /// Rows without a hit before a track closes.
+    pub max_gap_rows: u64,
+    /// Same-band fragments this many rows apart merge (pulse trains).
+    pub pulse_gap_rows: u64,
+    /// Fragments that follow each other within this many rows, at most `hop_span_bins`
+    /// apart, merge (frequency hopping).
+    pub hop_gap_rows: u64,
+    /// See `hop_gap_rows`.
+    pub hop_span_bins: u32,
+    /// Margin (bins) kept around a track's band for edge refinement.
+    pub margin_bins: u32,
+    /// Most boxes reported per flush (strongest first).
+    pub max_boxes: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        Self {
+            freq_gap_bins: 3,
+            max_gap_rows: 4,
+            pulse_gap_rows: 40,
+            hop_gap_rows: 3,
+            hop_span_bins: 2048,
+            margin_bins: 24,
+            max_boxes: 64,
+        }
+    }
+}
+
+/// A closed time-frequency box, in row and bin units (conversion to seconds and hertz
+/// happens where the sample rate is known).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawBox {
+    /// First row with the emission.
+    pub row_start: u64,
+    /// Last row with the emission.
+    pub row_stop: u64,
+    /// First bin.
+    pub lo: u32,
+    /// One past the last bin.
+    pub hi: u32,
+    /// Highest mean normalised power of any hit.
+    pub peak_ratio: f32,
+    /// Mean normalised power over the box (1.0 = noise), from the averaged spectrum.
+    pub mean_ratio: f32,
+    /// Σ over the box's bins of (averaged ratio − 1): emission power over noise per bin.
+    pub excess: f32,
+    /// Effective width in bins of that excess: (Σ e)² / Σ e² (participation ratio).
+    pub effective_bins: f32,
+    /// Number of fragments merged into it.
+    pub fragments: u32,
+}
+
+struct Track {
+    row_start: u64,
+    row_last: u64,
+    lo: u32,
+    hi: u32,
+    peak: f32,
+    /// Per-bin sums of normalised power over the rows seen, for bins acc_lo.. .
+    acc_lo: u32,
+    acc: Vec<f32>,
+    rows: u32,
+    fragments: u32,
+    /// Mean normalised power in the band, per row from `profile_start`.
+    profile: Vec<f32>,
+    profile_start: u64,
+    opened: u64,
+    start_fixed: bool,
+}
+
+/// Rows of prefix sums kept for looking back when a track opens.
+const RING: usize = 80;
+
+/// The grouping core.
+pub struct Grouper {
+    cfg: GroupConfig,
+    nbins: u32,
+    open: Vec<Track>,
+    closed: Vec<RawBox>,
+    intervals: Vec<(u32, u32, u64, f32)>,
+    prefix: Vec<f32>,
+    ring: Vec<Vec<f32>>,
+    ring_rows: Vec<u64>,
+}
+
+impl Grouper {
+    /// A grouper for rows of `nbins`.
+    pub fn new(nbins: usize, cfg: GroupConfig) -> Self {
+        Self {
+            cfg,
+            nbins: nbins as u32,
+            open: Vec::new(),
+            closed: Vec::new(),
+            intervals: Vec::new(),
+            prefix: vec![0.0; nbins + 1],
+            ring: vec![vec![0.0; nbins + 1]; RING],
+            ring_rows: vec![u64::MAX; RING],
+        }
+    }
+
+    /// Feeds the hits of row `row` and that row's normalised power.
+    pub fn push(&mut self, row: u64, hits: &[Hit], ratio: &[f32]) {
+        let mut acc = 0.0f32;
+        self.prefix[0] = 0.0;
+        for (p, r) in self.prefix[1..].iter_mut().zip(ratio) {
+            acc += r;
+            *p = acc;
+        }
+        let slot = (row % RING as u64) as usize;
+        self.ring[slot].copy_from_slice(&self.prefix);
+        self.ring_rows[slot] = row;
+        // 1. Union the hits into disjoint intervals (lo, hi, earliest start row, peak).
+        self.intervals.clear();
+        let mut sorted: Vec<&Hit> = hits.iter().collect();
+        sorted.sort_by_key(|h| h.lo);
+        for h in sorted {
+            let start = h.row + 1 - u64::from(h.rows);
+            match self.intervals.last_mut() {
+                Some(last) if h.lo <= last.1 + self.cfg.freq_gap_bins => {
+                    last.1 = last.1.max(h.hi);
+                    last.2 = last.2.min(start);
+                    last.3 = last.3.max(h.ratio);
+                }
+                _ => self.intervals.push((h.lo, h.hi, start, h.ratio)),
+            }
+        }
+        // 2. Extend (and merge) open tracks that overlap each interval; else open new ones.
+        for &(lo, hi, start, peak) in &self.intervals {
+            let gap = self.cfg.freq_gap_bins;
+            let touching: Vec<usize> = self
+                .open
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| lo <= t.hi + gap && t.lo <= hi + gap)
+                .map(|(i, _)| i)
+                .collect();
+            let mut track = match touching.first() {
+                None => {
+                    // Rows the integration reached back to: their band power, from the ring.
+                    let profile = (start..row)
+                        .filter_map(|r| {
+                            let slot = (r % RING as u64) as usize;
+                            (self.ring_rows[slot] == r).then(|| {
+                                let p = &self.ring[slot];
+                                (p[hi as usize] - p[lo as usize]) / (hi - lo).max(1) as f32
+                            })
+                        })
+                        .collect::<Vec<f32>>();
+                    Track {
+                        row_start: row - profile.len() as u64,
+                        profile_start: row - profile.len() as u64,
+                        row_last: row,
+                        lo,
+                        hi,
+                        peak,
+                        acc_lo: lo,
+                        acc: Vec::new(),
+                        rows: 0,
+                        fragments: 1,
+                        profile,
+                        opened: row,
+                        start_fixed: false,
+                    }
+                }
+                Some(_) => {
+                    let mut merged = self.open.swap_remove(touching[touching.len() - 1]);
+                    for &i in touching.iter().rev().skip(1) {
+                        let other = self.open.swap_remove(i);
+                        merge_tracks(&mut merged, other);
+                    }
+                    merged
+                }
+            };
+            track.row_last = row;
+            track.lo = track.lo.min(lo);
+            track.hi = track.hi.max(hi);
+            track.peak = track.peak.max(peak);
+            self.open.push(track);
+        }
+        // 3. Accumulate this row's spectrum around every open track (for edge refinement).
+        let margin = self.cfg.margin_bins;
+        for t in &mut self.open {
+            let want_lo = t.lo.saturating_sub(margin);
+            let want_hi = (t.hi + margin).min(self.nbins);
+            grow(t, want_lo, want_hi);
+            let from = t.acc_lo as usize;
+            let len = t.acc.len();
+            for (a, r) in t.acc.iter_mut().zip(&ratio[from..from + len]) {
+                *a += r;
+            }
+            t.rows += 1;
+            let band = (self.prefix[t.hi as usize] - self.prefix[t.lo as usize])
+                / (t.hi - t.lo).max(1) as f32;
+            t.profile.push(band);
+            if !t.start_fixed && row >= t.opened + START_SETTLE_ROWS {
+                let from = t.row_start;
+                if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, row, t.lo, t.hi)
+                    && let Some((first, _)) = trim(&p, t.hi - t.lo)
+                {
+                    t.row_start = from + first as u64;
+                }
+                t.start_fixed = true;
+            }
+        }
+        // 4. Close quiet tracks.
+        let max_gap = self.cfg.max_gap_rows;
+        let mut i = 0;
+        while i < self.open.len() {
+            if row.saturating_sub(self.open[i].row_last) > max_gap {
+                let t = self.open.swap_remove(i);
+                let b = self.finish(t);
+                self.closed.push(b);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Boxes that can no longer grow, fragments merged, overlaps suppressed. With `all`,
+    /// every open track is closed first (end of a recording).
+    pub fn flush(&mut self, now_row: u64, all: bool) -> Vec<RawBox> {
+        if all {
+            for t in std::mem::take(&mut self.open) {
+                let b = self.finish(t);
+                self.closed.push(b);
+            }
+        }
+        merge_fragments(&mut self.closed, &self.cfg);
+        let hold = self.cfg.pulse_gap_rows.max(self.cfg.hop_gap_rows);
+        let open_lo = self
+            .open
+            .iter()
+            .map(|t| t.row_start)
+            .min()
+            .unwrap_or(u64::MAX);
+        let (ready, keep): (Vec<RawBox>, Vec<RawBox>) = self
+            .closed
+            .drain(..)
+            .partition(|b| all || (now_row > b.row_stop + hold && b.row_stop + hold < open_lo));
+        self.closed = keep;
+        let mut ready = suppress(ready);
+        ready.sort_by(|a, b| b.peak_ratio.total_cmp(&a.peak_ratio));
+        ready.truncate(self.cfg.max_boxes);
+        ready.sort_by_key(|b| (b.row_start, b.lo));
+        ready
+    }
+}
+
+fn grow(t: &mut Track, lo: u32, hi: u32) {
+    let (old_lo, old_hi) = (t.acc_lo, t.acc_lo + t.acc.len() as u32);
+    if t.acc.is_empty() {
+        t.acc_lo = lo;
+        t.acc = vec![0.0; (hi - lo) as usize];
+        return;
+    }
+    if lo < old_lo || hi > old_hi {
+        let (nlo, nhi) = (lo.min(old_lo), hi.max(old_hi));
+        // Rows seen before the widening count as noise (ratio 1) in the new bins.
+        let mut acc = vec![t.rows as f32; (nhi - nlo) as usize];
+        let off = (old_lo - nlo) as usize;
+        acc[off..off + t.acc.len()].copy_from_slice(&t.acc);
+        t.acc_lo = nlo;
+        t.acc = acc;
+    }
+}
+
+fn merge_tracks(a: &mut Track, b: Track) {
+    a.row_start = a.row_start.min(b.row_start);
+    a.row_last = a.row_last.max(b.row_last);
+    a.lo = a.lo.min(b.lo);
+    a.hi = a.hi.max(b.hi);
+    a.peak = a.peak.max(b.peak);
+    a.fragments += b.fragments;
+    // Both saw the same recent rows: keep the longer accumulation (the next row widens it).
+    if b.rows > a.rows {
+        a.acc_lo = b.acc_lo;
+        a.acc = b.acc;
+        a.rows = b.rows;
+    }
+    // Profiles end at the same row; keep the one that starts earlier.
+    if b.profile_start < a.profile_start {
+        a.profile = b.profile;
+        a.profile_start = b.profile_start;
+    }
+}
+
+/// Rows after opening before a track's start is refined (its band has settled by then).
+const START_SETTLE_ROWS: u64 = 8;
+
+/// Per-row mean normalised power over bins [lo, hi) for rows [from, to], from the ring;
+/// `None` when a row has left the ring.
+fn ring_profile(
+    ring: &[Vec<f32>],
+    ring_rows: &[u64],
+    from: u64,
+    to: u64,
+    lo: u32,
+    hi: u32,
+) -> Option<Vec<f32>> {
+    let w = (hi - lo).max(1) as f32;
+    (from..=to)
+        .map(|r| {
+            let slot = (r % RING as u64) as usize;
+            (ring_rows[slot] == r).then(|| (ring[slot][hi as usize] - ring[slot][lo as usize]) / w)
+        })
+        .collect()
+}
+
+/// Where a band of `width` bins clearly holds the emission in a per-row profile: the first
+/// and last row whose 3-row mean is above noise by 3σ — or `None` when the rows are too
+/// weak to judge (integrating scales found it; keep their extent).
+fn trim(profile: &[f32], width: u32) -> Option<(usize, usize)> {
+    let n = profile.len();
+    if n < 3 {
+        return None;
+    }
+    let smooth: Vec<f32> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(1), (i + 2).min(n));
+            profile[a..b].iter().sum::<f32>() / (b - a) as f32
+        })
+        .collect();
+    let thr = 1.0 + 3.0 * (1.5 / (3.0 * width.max(1) as f32)).sqrt();
+    let mut sorted = smooth.clone();
+    sorted.sort_by(f32::total_cmp);
+    if sorted[n * 3 / 4] <= thr {
+        return None;
+    }
+    let first = smooth.iter().position(|v| *v > thr)?;
+    let last = smooth.iter().rposition(|v| *v > thr)?;
+    Some((first, last))
+}
+
+impl Grouper {
+    /// Closes a track: refines its band on the averaged spectrum and its end on the ring,
+    /// and measures it.
+    fn finish(&self, t: Track) -> RawBox {
+        let rows = t.rows.max(1) as f32;
+        let avg: Vec<f32> = t.acc.iter().map(|a| a / rows).collect();
+        let n = avg.len();
+        let smooth: Vec<f32> = (0..n)
+            .map(|k| {
+                let (a, b) = (k.saturating_sub(2), (k + 3).min(n));
+                avg[a..b].iter().sum::<f32>() / (b - a) as f32
+            })
+            .collect();
+        // Occupied: above noise by 4σ and above 25% of the strongest excess, contiguous
+        // (gaps ≤ 2 bins) around the band the hits found.
+        let core_lo = (t.lo.saturating_sub(t.acc_lo) as usize).min(n.saturating_sub(1));
+        let core_hi = ((t.hi - t.acc_lo) as usize).clamp(core_lo + 1, n.max(core_lo + 1));
+        let peak = smooth[core_lo..core_hi.min(n)]
+            .iter()
+            .cloned()
+            .fold(1.0f32, f32::max);
+        let sigma = (1.5 / (5.0 * rows)).sqrt();
+        let thr = (1.0 + 4.0 * sigma).max(1.0 + 0.25 * (peak - 1.0));
+        let above = |k: usize| smooth.get(k).is_some_and(|v| *v > thr);
+        let (mut lo, mut hi) = (None::<usize>, None::<usize>);
+        for k in core_lo..core_hi.min(n) {
+            if above(k) {
+                lo = Some(lo.map_or(k, |l: usize| l.min(k)));
+                hi = Some(hi.map_or(k, |h: usize| h.max(k)));
+            }
+        }
+        let (lo, hi) = match (lo, hi) {
+            (Some(mut l), Some(mut h)) => {
+                while l > 0
+                    && (above(l - 1) || above(l.saturating_sub(2)) || above(l.saturating_sub(3)))
+                {
+                    l -= 1;
+                }
+                while h + 1 < n && (above(h + 1) || above(h + 2) || above(h + 3)) {
+                    h += 1;
+                }
+                (t.acc_lo + l as u32, t.acc_lo + h as u32 + 1)
+            }
+            _ => (t.lo, t.hi),
+        };
+        let (lo, hi) = (lo.max(t.acc_lo), hi.min(t.acc_lo + n as u32).max(lo + 1));
+        let band = &avg[(lo - t.acc_lo) as usize..(hi - t.acc_lo) as usize];
+        let excess: f32 = band.iter().map(|v| v - 1.0).sum();
+        let excess_sq: f32 = band.iter().map(|v| (v - 1.0).max(0.0).powi(2)).sum();
+        let effective_bins = if excess_sq > 0.0 {
+            excess.max(0.0).powi(2) / excess_sq
+        } else {
+            band.len() as f32
+        };
+        let mean_ratio = band.iter().sum::<f32>() / band.len().max(1) as f32;
+        // End: integrating scales keep firing after the emission stops; trim on the ring.
+        let mut row_stop = t.row_last;
+        let from = t.row_start.max(t.row_last.saturating_sub(40));
+        if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, t.row_last, lo, hi)
+            && let Some((_, last)) = trim(&p, hi - lo)
+        {
+            row_stop = from + last as u64;
+        }
+        RawBox {
+            row_start: t.row_start.min(row_stop),
+            row_stop,
+            lo,
+            hi,
+            peak_ratio: t.peak,
+            mean_ratio,
+            excess,
+            effective_bins,
+            fragments: t.fragments,
+        }
+    }
+}
+
+/// Merges fragments of one emission: the same band with short gaps (pulse trains), or
+/// fragments that follow each other closely within a span (frequency hopping).
+fn merge_fragments(boxes: &mut Vec<RawBox>, cfg: &GroupConfig) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        boxes.sort_by_key(|b| b.row_start);
+        'outer: for i in 0..boxes.len() {
+            for j in (i + 1)..boxes.len() {
+                let (a, b) = (&boxes[i], &boxes[j]);
+                // a starts first; d < 0 means they overlap in time by −d rows.
+                let d = b.row_start as i64 - a.row_stop as i64;
+                let freq_overlap = a.lo < b.hi && b.lo < a.hi;
+                let span = a.hi.max(b.hi) - a.lo.min(b.lo);
+                let pulse = freq_overlap && d <= cfg.pulse_gap_rows as i64;
+                let hop = d.unsigned_abs() <= cfg.hop_gap_rows && span <= cfg.hop_span_bins;
+                if pulse || hop {
+                    let b = boxes.remove(j);
+                    absorb(&mut boxes[i], b);
+                    changed = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+}
+
+fn absorb(a: &mut RawBox, b: RawBox) {
+    let (wa, wb) = ((a.hi - a.lo) as f32, (b.hi - b.lo) as f32);
+    a.excess += b.excess;
+    a.effective_bins += b.effective_bins;
+    a.mean_ratio = (a.mean_ratio * wa + b.mean_ratio * wb) / (wa + wb);
+    a.row_start = a.row_start.min(b.row_start);
+    a.row_stop = a.row_stop.max(b.row_stop);
+    a.lo = a.lo.min(b.lo);
+    a.hi = a.hi.max(b.hi);
+    a.peak_ratio = a.peak_ratio.max(b.peak_ratio);
+    a.fragments += b.fragments;
+}
+
+/// Non-maximum suppression: a box mostly inside a stronger one is dropped.
+fn suppress(mut boxes: Vec<RawBox>) -> Vec<RawBox> {
+    boxes.sort_by(|a, b| b.peak_ratio.total_cmp(&a.peak_ratio));
+    let mut kept: Vec<RawBox> = Vec::new();
+    for b in boxes {
+        let area = |x: &RawBox| (x.row_stop + 1 - x.row_start) as f64 * f64::from(x.hi - x.lo);
+        let covered = kept.iter().any(|k| {
+            let t = (k.row_stop.min(b.row_stop) + 1).saturating_sub(k.row_start.max(b.row_start))
+                as f64;
+            let f = f64::from(k.hi.min(b.hi).saturating_sub(k.lo.max(b.lo)));
+            t * f > 0.5 * area(&b)
+        });
+        if !covered {
+            kept.push(b);
+        }
+    }
+    kept
+}
