@@ -7,6 +7,7 @@ pub mod cfar;
 pub mod group;
 mod iq;
 pub mod noise;
+pub mod score;
 pub mod stft;
 
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};

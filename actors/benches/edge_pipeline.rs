@@ -1,0 +1,111 @@
+//! Edge pipeline speed on one core: 1 s of 2.4 Msps cs16 IQ through the bare FFT (the
+//! floor) and through the whole detection path (conversion, window, FFT, power, noise
+//! floor, detection, grouping). Prints a table; run with `cargo bench -p fieldmesh-actors`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use fieldmesh_actors::dsp::analyzer::{Analyzer, AnalyzerConfig};
+use fieldmesh_actors::dsp::{Complex32, cf32_to_cs16, cs16_to_cf32};
+use rustfft::FftPlanner;
+
+const FS: f64 = 2.4e6;
+const NFFT: usize = 4096;
+const HOP: usize = 2048;
+
+/// 1 s of noise (σ² = 1e-4) with a tone, a chirp and a wide burst, as cs16.
+fn input() -> Vec<i16> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let sigma = (1e-4f64 / 2.0).sqrt();
+    let n = FS as usize;
+    let x: Vec<Complex32> = (0..n)
+        .map(|i| {
+            let t = i as f64 / FS;
+            let g = |u1: f64, u2: f64| {
+                (-2.0 * u1.max(1e-12).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+            };
+            let (mut re, mut im) = (
+                sigma * g(uniform(), uniform()),
+                sigma * g(uniform(), uniform()),
+            );
+            let tone = std::f64::consts::TAU * 300e3 * t;
+            re += 0.003 * tone.cos();
+            im += 0.003 * tone.sin();
+            if (0.2..0.6).contains(&t) {
+                let ph =
+                    std::f64::consts::TAU * (-400e3 * t + 0.5 * 2e6 * (t % 0.1) * (t % 0.1) / 0.1);
+                re += 0.01 * ph.cos();
+                im += 0.01 * ph.sin();
+            }
+            Complex32::new(re as f32, im as f32)
+        })
+        .collect();
+    cf32_to_cs16(&x)
+}
+
+fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn main() {
+    let iq = input();
+    let frames = (iq.len() / 2 - NFFT) / HOP + 1;
+
+    // Floor: the same number of FFTs, in place, nothing else.
+    let fft = FftPlanner::<f32>::new().plan_fft_forward(NFFT);
+    let mut buf = vec![Complex32::new(0.1, 0.2); NFFT];
+    let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+    let bare = best_of(7, || {
+        for _ in 0..frames {
+            fft.process_with_scratch(&mut buf, &mut scratch);
+        }
+        black_box(&buf);
+    });
+
+    // The whole path, fed in 64 Ki-sample blocks as a source would.
+    let mut boxes = 0;
+    let full = best_of(7, || {
+        let mut a = Analyzer::new(&AnalyzerConfig::default(), FS);
+        boxes = 0;
+        for block in iq.chunks(2 * 65_536) {
+            boxes += a.push(&cs16_to_cf32(block)).len();
+        }
+        boxes += a.finish().len();
+    });
+
+    let secs = iq.len() as f64 / 2.0 / FS;
+    println!(
+        "edge pipeline, 1 s of 2.4 Msps cs16, nfft {NFFT}, hop {HOP}, {frames} frames, one core"
+    );
+    println!("{:<34} {:>10} {:>12}", "stage", "ms", "x real time");
+    for (name, d) in [
+        ("bare rustfft (floor)", bare),
+        ("full detection path", full),
+    ] {
+        println!(
+            "{:<34} {:>10.2} {:>12.1}",
+            name,
+            d.as_secs_f64() * 1e3,
+            secs / d.as_secs_f64()
+        );
+    }
+    println!(
+        "{:<34} {:>10.2}",
+        "full / bare",
+        full.as_secs_f64() / bare.as_secs_f64()
+    );
+    println!("boxes found: {boxes}");
+}
