@@ -6,8 +6,12 @@ pub mod analyzer;
 pub mod cfar;
 pub mod group;
 mod iq;
+pub mod iq01;
 pub mod noise;
 pub mod score;
+pub mod sigmf;
 pub mod stft;
 
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};
+pub use iq01::{Iq01Error, Iq01Frame, Iq01Header, encode_iq01, frame_len};
+pub use sigmf::{SigmfDatatype, SigmfError};
