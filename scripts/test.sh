@@ -20,4 +20,4 @@ if ! command -v sigmf_validate >/dev/null; then
 fi
 command -v sigmf_validate >/dev/null || { echo "sigmf_validate missing after installing sigmf" >&2; exit 1; }
 
-cargo test --workspace --all-targets --locked
+cargo test --workspace --locked
