@@ -26,6 +26,18 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read events from a node's store (asks the running node if there is one).
     Events(EventsArgs),
+    /// Run the edge detection pipeline over a SigMF recording, as fast as it can.
+    Analyze(AnalyzeArgs),
+}
+
+/// `fieldmesh analyze`
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// A `.sigmf-meta` (data beside it), `.sigmf-data` or `.sigmf` archive.
+    pub file: PathBuf,
+    /// One JSON object per detected box, one per line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `fieldmesh node`

@@ -1,6 +1,7 @@
 //! The `fieldmesh` node assembly: configuration, identity, and wiring the domain actors,
 //! the HTTP adapter (and later the mesh) into one node. The binary in `main.rs` is a thin CLI.
 
+pub mod analyze_cmd;
 pub mod cli;
 pub mod config;
 pub mod demo;

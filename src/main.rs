@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use fieldmesh::cli::{Cli, Command};
 use fieldmesh::node::{Node, PortChoice};
-use fieldmesh::{config, demo, events_cmd, logging};
+use fieldmesh::{analyze_cmd, config, demo, events_cmd, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,6 +60,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events(args) => {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             events_cmd::run(args).await
+        }
+        Command::Analyze(args) => {
+            logging::init(cli.log_format.unwrap_or_default(), "warn");
+            tokio::task::spawn_blocking(move || analyze_cmd::run(args)).await?
         }
     }
 }

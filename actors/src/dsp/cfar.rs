@@ -22,7 +22,8 @@ pub struct CfarConfig {
     /// Integration scales.
     pub scales: Vec<Scale>,
     /// Correlation between overlapping rows and adjacent bins makes T×F cells worth fewer
-    /// independent ones: N_eff = T/row_corr × F/bin_corr (Hann at 50% overlap).
+    /// independent ones: N_eff = T/row_corr × F/bin_corr. For Hann, adjacent bins correlate
+    /// with |ρ|² = 4/9 and next-but-one 1/36 (variance ×1.94); rows at 50% overlap 1/36.
     pub row_corr: f64,
     /// See `row_corr`.
     pub bin_corr: f64,
@@ -32,7 +33,7 @@ impl Default for CfarConfig {
     fn default() -> Self {
         let s = |rows, bins| Scale { rows, bins };
         Self {
-            pfa: 1e-9,
+            pfa: 1e-10,
             scales: vec![
                 s(1, 1),
                 s(1, 16),
@@ -45,8 +46,8 @@ impl Default for CfarConfig {
                 s(16, 64),
                 s(16, 512),
             ],
-            row_corr: 1.2,
-            bin_corr: 1.5,
+            row_corr: 1.06,
+            bin_corr: 1.94,
         }
     }
 }
