@@ -4,6 +4,7 @@
 
 pub mod analyzer;
 pub mod cfar;
+pub mod features;
 pub mod group;
 mod iq;
 pub mod iq01;
