@@ -3,5 +3,6 @@
 //! grouping, features).
 
 mod iq;
+pub mod sim;
 
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};
