@@ -11,6 +11,7 @@ pub mod iq01;
 pub mod noise;
 pub mod score;
 pub mod sigmf;
+pub mod sim;
 pub mod stft;
 
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};
