@@ -28,6 +28,31 @@ pub enum Command {
     Events(EventsArgs),
     /// Run the edge detection pipeline over a SigMF recording, as fast as it can.
     Analyze(AnalyzeArgs),
+    /// Write simulated SigMF recordings with ground-truth annotations.
+    Simulate(SimulateArgs),
+}
+
+/// `fieldmesh simulate`
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Directory to write recordings into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the first recording (recording i uses seed + i).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Scenario: noise, mixed, weak, or one class (cw, lfm, costas, barker13, polyphase, fsk, ofdm).
+    #[arg(long, default_value = "mixed")]
+    pub scenario: String,
+    /// Recordings to write.
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// Seconds per recording.
+    #[arg(long, default_value_t = 1.0)]
+    pub duration: f64,
+    /// Sample format: ci16_le or cf32_le.
+    #[arg(long, default_value = "ci16_le")]
+    pub datatype: String,
 }
 
 /// `fieldmesh analyze`

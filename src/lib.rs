@@ -9,3 +9,4 @@ pub mod events_cmd;
 pub mod identity;
 pub mod logging;
 pub mod node;
+pub mod simulate_cmd;

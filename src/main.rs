@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use fieldmesh::cli::{Cli, Command};
 use fieldmesh::node::{Node, PortChoice};
-use fieldmesh::{analyze_cmd, config, demo, events_cmd, logging};
+use fieldmesh::{analyze_cmd, config, demo, events_cmd, logging, simulate_cmd};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -64,6 +64,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(args) => {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             tokio::task::spawn_blocking(move || analyze_cmd::run(args)).await?
+        }
+        Command::Simulate(args) => {
+            logging::init(cli.log_format.unwrap_or_default(), "warn");
+            tokio::task::spawn_blocking(move || simulate_cmd::run(args)).await?
         }
     }
 }
