@@ -43,6 +43,7 @@ async fn main() {
                 batch_window_ms: 1000,
                 profile: "lan".into(),
                 seed: n,
+                rf: Default::default(),
             }],
             rooms: Vec::new(),
             pipeline: PipelineConfig::default(),

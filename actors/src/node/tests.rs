@@ -21,6 +21,7 @@ fn sensor(id: &str, kind: SensorKind, rate_hz: f64) -> SensorConfig {
         batch_window_ms: 200,
         profile: "lan".into(),
         seed: 1,
+        rf: Default::default(),
     }
 }
 
@@ -285,6 +286,88 @@ async fn rooms_hold_sensors_and_attention() {
             .unwrap()
             .is_empty()
     })
+    .await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdr_sensor_reports_candidates_with_iq_evidence_and_survives_a_detector_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(5);
+    let mut sdr = sensor("sdr-1", SensorKind::Sdr, 1.0);
+    sdr.rf = crate::sensors::RfConfig {
+        sample_rate_hz: 600e3,
+        center_freq_hz: 915e6,
+        window_samples: 16_384,
+        tf_every_ms: 300,
+        ..Default::default()
+    };
+    sdr.seed = 4;
+    s.sensors = vec![sdr];
+    let node = start(dir.path(), s).await;
+    let client = node.store_client();
+    let of_kind = async |kind| {
+        client
+            .query(EventQuery {
+                sensor: Some(SensorId::new("sdr-1").unwrap()),
+                kind: Some(kind),
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    wait_until("candidates", Duration::from_secs(20), async || {
+        of_kind(EventKind::CandidateDetected).await.len() >= 2
+    })
+    .await;
+    wait_until("summaries", Duration::from_secs(5), async || {
+        !of_kind(EventKind::TfComputed).await.is_empty()
+    })
+    .await;
+
+    let candidates = of_kind(EventKind::CandidateDetected).await;
+    let crate::model::Payload::CandidateDetected(d) = &candidates[0].body else {
+        panic!("not a detection")
+    };
+    assert_eq!(d.feature_set_id, crate::dsp::features::FEATURE_SET_ID);
+    for k in [
+        "snr_db",
+        "freq_lo_hz",
+        "freq_hi_hz",
+        "start_us",
+        "occupied_bw_hz",
+        "papr_db_mean",
+    ] {
+        assert!(d.estimated_params.contains_key(k), "{k} missing");
+    }
+    assert!(
+        d.estimated_params["freq_lo_hz"] > 914e6 && d.estimated_params["freq_hi_hz"] < 916e6,
+        "absolute frequencies"
+    );
+    let hash = d.evidence.iq_hash.expect("IQ evidence is stored");
+    let (record, bytes) = node.store().artifacts().get(&hash).unwrap();
+    assert_eq!(record.ptr.kind, crate::model::ArtifactKind::IqWindow);
+    let rec = crate::dsp::sigmf::read_archive_bytes(&bytes).unwrap();
+    assert_eq!(
+        rec.annotations.len(),
+        1,
+        "the evidence is annotated with the detection"
+    );
+    assert!(!rec.samples.is_empty());
+    assert!(!of_kind(EventKind::ArtifactAvailable).await.is_empty());
+
+    let before = of_kind(EventKind::TfComputed).await.len();
+    node.crash_stage(SensorId::new("sdr-1").unwrap(), StageName::Detector);
+    wait_until("a restart", Duration::from_secs(5), async || {
+        node.metrics().restarts() >= 1
+    })
+    .await;
+    wait_until(
+        "summaries after the restart",
+        Duration::from_secs(10),
+        async || of_kind(EventKind::TfComputed).await.len() >= before + 2,
+    )
     .await;
     node.shutdown().await;
 }

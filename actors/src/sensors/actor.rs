@@ -1,5 +1,6 @@
 //! [`SensorActor`]: one per configured sensor. Supervises its pipeline stages
-//! (source → batcher → store), restarts them under the node's policy, drains them in order.
+//! (measurements: source → batcher; SDR: source → detector → features), restarts them
+//! under the node's policy, drains them in pipeline order.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +8,13 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, Message, RpcReplyPort, SupervisionEvent};
 
 use super::batcher::Batcher;
-use super::config::SensorConfig;
-use super::measurement::{MeasurementSource, SampleChunk};
+use super::config::{SensorConfig, SensorKind};
+use super::measurement::MeasurementSource;
+use super::plan::{StageHandle, add_stage, factory};
+use super::rf;
 use crate::metrics::NodeMetrics;
 use crate::model::{EventDraft, Payload};
-use crate::pipeline::{Link, PipelineConfig, StageActor, StageArgs, StageMsg, StoreOutlet};
+use crate::pipeline::{Link, PipelineConfig, StoreOutlet};
 use crate::store::{StoreClient, now_us};
 use crate::supervision::{Children, RestartPolicy, Slot};
 
@@ -22,10 +25,14 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageName {
-    /// Produces samples.
+    /// Produces samples (measurements or IQ windows).
     Source,
-    /// Batches samples into events and stores them.
+    /// Batches measurement samples into events.
     Batcher,
+    /// STFT, noise floor, CFAR and grouping over IQ.
+    Detector,
+    /// Features, evidence and event building per candidate.
+    Features,
 }
 
 /// Messages of a [`SensorActor`].
@@ -58,8 +65,8 @@ pub struct SensorArgs {
 /// State of a [`SensorActor`].
 pub struct SensorState {
     children: Children,
-    source: Slot<StageMsg<()>>,
-    batcher: Slot<StageMsg<SampleChunk>>,
+    /// Stages in pipeline order (source first).
+    stages: Vec<StageHandle>,
 }
 
 /// The actor of one sensor.
@@ -76,52 +83,15 @@ impl Actor for SensorActor {
         args: SensorArgs,
     ) -> Result<SensorState, ActorProcessingErr> {
         let id = args.config.id.to_string();
-        let (source, batcher) = (Slot::new(), Slot::new());
-        let link = Link::new(
-            &format!("{id}/batcher"),
-            batcher.clone(),
-            args.pipeline.edge_capacity,
-            args.pipeline.overflow,
-            args.metrics.clone(),
-        );
         let mut children = Children::new(
             format!("sensor {id}"),
             args.policy.clone(),
             args.metrics.clone(),
         );
-        // Consumers start before producers; drain goes the other way.
-        let (cfg, outlet, name) = (
-            args.config.clone(),
-            StoreOutlet::new(args.store.clone()),
-            format!("{id}/batcher"),
-        );
-        children.add_actor(
-            "batcher",
-            batcher.clone(),
-            StageActor::<Batcher, StoreOutlet>::default,
-            move || StageArgs {
-                name: name.clone(),
-                make: Arc::new({
-                    let cfg = cfg.clone();
-                    move || Batcher::new(&cfg)
-                }),
-                outlet: outlet.clone(),
-            },
-        );
-        let (cfg, name) = (args.config.clone(), format!("{id}/source"));
-        children.add_actor(
-            "source",
-            source.clone(),
-            StageActor::<MeasurementSource, Link<SampleChunk>>::default,
-            move || StageArgs {
-                name: name.clone(),
-                make: Arc::new({
-                    let cfg = cfg.clone();
-                    move || MeasurementSource::new(&cfg)
-                }),
-                outlet: link.clone(),
-            },
-        );
+        let stages = match args.config.kind {
+            SensorKind::HeartRate | SensorKind::Imu => measurement_plan(&args, &mut children),
+            SensorKind::Sdr => rf::plan(&args, &mut children),
+        };
         children.start_all(&myself.get_cell()).await?;
 
         let profile = EventDraft {
@@ -139,12 +109,8 @@ impl Actor for SensorActor {
                 tracing::warn!(error = %e, "could not record sensor profile");
             }
         });
-        tracing::info!(sensor = %id, kind = ?args.config.kind, rate_hz = args.config.rate_hz, "sensor started");
-        Ok(SensorState {
-            children,
-            source,
-            batcher,
-        })
+        tracing::info!(sensor = %id, kind = ?args.config.kind, "sensor started");
+        Ok(SensorState { children, stages })
     }
 
     async fn handle(
@@ -156,27 +122,16 @@ impl Actor for SensorActor {
         match msg {
             SensorMsg::RestartChild(i) => state.children.restart(i, &myself.get_cell()).await?,
             SensorMsg::Crash(stage) => {
-                let sent = match stage {
-                    StageName::Source => state
-                        .source
-                        .current()
-                        .map(|a| a.cast(StageMsg::Crash("requested".into())).is_ok()),
-                    StageName::Batcher => state
-                        .batcher
-                        .current()
-                        .map(|a| a.cast(StageMsg::Crash("requested".into())).is_ok()),
-                };
-                if sent != Some(true) {
+                if !state.stages.iter().any(|h| h.name == stage && h.crash()) {
                     tracing::warn!(?stage, "crash request: stage not running");
                 }
             }
             SensorMsg::Drain(reply) => {
                 state.children.set_stopping();
-                if let Some(a) = state.source.current() {
-                    let _ = a.drain_and_wait(Some(DRAIN_TIMEOUT)).await;
-                }
-                if let Some(a) = state.batcher.current() {
-                    let _ = a.drain_and_wait(Some(DRAIN_TIMEOUT)).await;
+                for stage in &state.stages {
+                    if let Some(cell) = stage.cell() {
+                        let _ = cell.drain_and_wait(Some(DRAIN_TIMEOUT)).await;
+                    }
                 }
                 let _ = reply.send(());
             }
@@ -194,4 +149,36 @@ impl Actor for SensorActor {
             .children
             .handle_event(&event, &myself, SensorMsg::RestartChild)
     }
+}
+
+/// Measurement sensors: source → batcher → store.
+fn measurement_plan(args: &SensorArgs, children: &mut Children) -> Vec<StageHandle> {
+    let id = args.config.id.to_string();
+    let (source, batcher) = (Slot::new(), Slot::new());
+    let link = Link::new(
+        &format!("{id}/batcher"),
+        batcher.clone(),
+        args.pipeline.edge_capacity,
+        args.pipeline.overflow,
+        args.metrics.clone(),
+    );
+    let cfg = args.config.clone();
+    let batcher = add_stage(
+        children,
+        StageName::Batcher,
+        format!("{id}/batcher"),
+        batcher,
+        factory(move || Batcher::new(&cfg)),
+        StoreOutlet::new(args.store.clone()),
+    );
+    let cfg = args.config.clone();
+    let source = add_stage(
+        children,
+        StageName::Source,
+        format!("{id}/source"),
+        source,
+        factory(move || MeasurementSource::new(&cfg)),
+        link,
+    );
+    vec![source, batcher]
 }

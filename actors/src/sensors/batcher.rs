@@ -28,6 +28,7 @@ impl Batcher {
         let (quantity, unit) = match config.kind {
             super::SensorKind::HeartRate => ("heart_rate", "bpm"),
             super::SensorKind::Imu => ("acceleration", "m/s2"),
+            super::SensorKind::Sdr => ("iq_power", "dBFS"),
         };
         Self {
             sensor: config.id.clone(),
@@ -128,6 +129,7 @@ mod tests {
             batch_window_ms: window_ms,
             profile: "lan".into(),
             seed: 0,
+            rf: Default::default(),
         })
     }
 

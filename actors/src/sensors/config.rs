@@ -12,6 +12,8 @@ pub enum SensorKind {
     HeartRate,
     /// Simulated accelerometer, m/s², three channels.
     Imu,
+    /// Software-defined radio (simulated IQ source) running the edge RF pipeline.
+    Sdr,
 }
 
 /// One configured sensor.
@@ -40,6 +42,43 @@ pub struct SensorConfig {
     /// Seed of the simulated signal (reproducible runs).
     #[serde(default)]
     pub seed: u64,
+    /// Radio settings (`kind = "sdr"` only).
+    #[serde(default)]
+    pub rf: RfConfig,
+}
+
+/// Radio settings of an SDR sensor (`[sensors.rf]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RfConfig {
+    /// Samples per second.
+    pub sample_rate_hz: f64,
+    /// Tuned center frequency, Hz.
+    pub center_freq_hz: f64,
+    /// Samples per IQ window handed from the source to the detector.
+    pub window_samples: usize,
+    /// A `tf_computed` summary every this many ms.
+    pub tf_every_ms: u64,
+    /// IQ kept around each candidate for its evidence artifact, ms on each side.
+    pub iq_margin_ms: u64,
+    /// Longest IQ evidence per candidate, ms.
+    pub iq_max_ms: u64,
+    /// The detection path (STFT, noise floor, CFAR, grouping).
+    pub analyzer: crate::dsp::analyzer::AnalyzerConfig,
+}
+
+impl Default for RfConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate_hz: 2.4e6,
+            center_freq_hz: 433.92e6,
+            window_samples: 1 << 16,
+            tf_every_ms: 1000,
+            iq_margin_ms: 10,
+            iq_max_ms: 250,
+            analyzer: Default::default(),
+        }
+    }
 }
 
 fn default_rate() -> f64 {
@@ -62,7 +101,7 @@ impl SensorConfig {
     /// Interleaved channels per sample.
     pub fn channels(&self) -> usize {
         match self.kind {
-            SensorKind::HeartRate => 1,
+            SensorKind::HeartRate | SensorKind::Sdr => 1,
             SensorKind::Imu => 3,
         }
     }
@@ -83,6 +122,35 @@ impl SensorConfig {
         }
         if !(10..=60_000).contains(&self.batch_window_ms) {
             out.push(("batch_window_ms", "must be in 10..=60000".into()));
+        }
+        if self.kind == SensorKind::Sdr {
+            let rf = &self.rf;
+            if !(rf.sample_rate_hz.is_finite() && (1e3..=100e6).contains(&rf.sample_rate_hz)) {
+                out.push(("rf.sample_rate_hz", "must be in 1e3..=1e8".into()));
+            }
+            if !rf.center_freq_hz.is_finite() || rf.center_freq_hz < 0.0 {
+                out.push(("rf.center_freq_hz", "must be a frequency ≥ 0".into()));
+            }
+            if !(1024..=1 << 22).contains(&rf.window_samples) {
+                out.push(("rf.window_samples", "must be in 1024..=4194304".into()));
+            }
+            if !(100..=3_600_000).contains(&rf.tf_every_ms) {
+                out.push(("rf.tf_every_ms", "must be in 100..=3600000".into()));
+            }
+            if !(1..=5_000).contains(&rf.iq_max_ms) || rf.iq_margin_ms > 1_000 {
+                out.push((
+                    "rf.iq_max_ms",
+                    "must be in 1..=5000 (and iq_margin_ms ≤ 1000)".into(),
+                ));
+            }
+            for (k, m) in rf.analyzer.problems() {
+                let key: &'static str = if k.starts_with("stft") {
+                    "rf.analyzer.stft"
+                } else {
+                    "rf.analyzer.cfar"
+                };
+                out.push((key, m));
+            }
         }
         out
     }

@@ -40,7 +40,7 @@ impl MeasurementSource {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let baseline = match config.kind {
             SensorKind::HeartRate => 62.0 + rng.random::<f64>() * 16.0,
-            SensorKind::Imu => 9.81,
+            SensorKind::Imu | SensorKind::Sdr => 9.81,
         };
         Self {
             kind: config.kind,
@@ -73,7 +73,7 @@ impl MeasurementSource {
                 let v = self.baseline + slow + breathing + 0.6 * self.gauss();
                 out.push(v as f32);
             }
-            SensorKind::Imu => {
+            SensorKind::Imu | SensorKind::Sdr => {
                 let walk = TAU * 1.8 * t_s;
                 let ax = 0.8 * walk.sin() + 0.05 * self.gauss();
                 let ay = 0.3 * (2.0 * walk).cos() + 0.05 * self.gauss();
@@ -141,6 +141,7 @@ mod tests {
             batch_window_ms: 1000,
             profile: "lan".into(),
             seed: 7,
+            rf: Default::default(),
         }
     }
 

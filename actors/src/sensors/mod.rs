@@ -5,10 +5,13 @@ mod actor;
 mod batcher;
 mod config;
 mod measurement;
+mod plan;
+pub mod rf;
 mod supervisor;
 
 pub use actor::{DRAIN_TIMEOUT, SensorActor, SensorArgs, SensorMsg, StageName};
 pub use batcher::Batcher;
-pub use config::{MAX_BATCH_VALUES, SensorConfig, SensorKind};
+pub use config::{MAX_BATCH_VALUES, RfConfig, SensorConfig, SensorKind};
 pub use measurement::{MeasurementSource, SampleChunk};
+pub use plan::StageHandle;
 pub use supervisor::{SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg};

@@ -8,7 +8,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, Message, RpcReplyPort};
 
 use super::writer::WriteOp;
 use super::{AppendReport, EventQuery, OriginSeqs, Store, StoreError};
-use crate::model::{Event, EventDraft, NodeId};
+use crate::model::{ArtifactKind, ArtifactPtr, Event, EventDraft, NodeId};
 use crate::supervision::Slot;
 
 /// Messages of the [`StoreActor`].
@@ -31,6 +31,13 @@ pub enum StoreMsg {
     /// Per-origin sequence bookkeeping.
     Origins {
         reply: RpcReplyPort<Result<BTreeMap<NodeId, OriginSeqs>, StoreError>>,
+    },
+    /// Store an artifact made here; replies with its pointer once the file is durable.
+    PutArtifact {
+        kind: ArtifactKind,
+        media_type: Option<String>,
+        bytes: Vec<u8>,
+        reply: RpcReplyPort<Result<ArtifactPtr, StoreError>>,
     },
     /// Apply retention now.
     RunRetention,
@@ -95,6 +102,23 @@ impl Actor for StoreActor {
             StoreMsg::Origins { reply } => {
                 tokio::task::spawn_blocking(move || {
                     let _ = reply.send(store.origins());
+                });
+            }
+            StoreMsg::PutArtifact {
+                kind,
+                media_type,
+                bytes,
+                reply,
+            } => {
+                tokio::task::spawn_blocking(move || {
+                    let put = store.artifacts().put(
+                        kind,
+                        media_type.as_deref(),
+                        &bytes,
+                        store.local(),
+                        super::now_us(),
+                    );
+                    let _ = reply.send(put);
                 });
             }
             StoreMsg::RunRetention => {
@@ -168,6 +192,22 @@ impl StoreClient {
     /// Reads events.
     pub async fn query(&self, query: EventQuery) -> Result<Vec<Event>, StoreError> {
         self.call(|reply| StoreMsg::Query { query, reply }).await
+    }
+
+    /// Stores an artifact made on this node; returns its pointer once durable.
+    pub async fn put_artifact(
+        &self,
+        kind: ArtifactKind,
+        media_type: Option<String>,
+        bytes: Vec<u8>,
+    ) -> Result<ArtifactPtr, StoreError> {
+        self.call(|reply| StoreMsg::PutArtifact {
+            kind,
+            media_type,
+            bytes,
+            reply,
+        })
+        .await
     }
 
     /// Per-origin sequence bookkeeping.

@@ -1,0 +1,142 @@
+//! The detector stage: the sans-IO [`Analyzer`] over a stream of IQ windows, keeping the
+//! recent IQ so each candidate leaves with its evidence, plus periodic TF summaries.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::source::IqWindow;
+use crate::dsp::Complex32;
+use crate::dsp::analyzer::{Analyzer, RowStats, TfBox};
+use crate::pipeline::Stage;
+use crate::sensors::config::RfConfig;
+
+/// A detected emission with the IQ around it.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The box; times are seconds since the stream started.
+    pub tfbox: TfBox,
+    /// Time of the stream's first sample, µs since the Unix epoch.
+    pub stream_start_us: u64,
+    /// IQ around the box.
+    pub iq: Arc<Vec<Complex32>>,
+    /// Seconds since the stream started of `iq[0]`.
+    pub iq_start_s: f64,
+}
+
+/// A time-frequency summary of the last period.
+#[derive(Clone, Debug)]
+pub struct TfSummary {
+    /// End of the period, µs since the Unix epoch.
+    pub ts_us: u64,
+    /// Duration covered, s.
+    pub duration_s: f64,
+    /// Rows and occupancy.
+    pub stats: RowStats,
+    /// Noise floor, dB per bin.
+    pub noise_floor_db: f32,
+}
+
+/// What the detector hands on.
+#[derive(Clone, Debug)]
+pub enum Detected {
+    /// A candidate.
+    Candidate(Box<Candidate>),
+    /// A periodic summary.
+    Summary(TfSummary),
+}
+
+/// The detector stage core.
+pub struct Detector {
+    rf: RfConfig,
+    analyzer: Analyzer,
+    /// Recent samples and the stream index of the first.
+    ring: VecDeque<Complex32>,
+    ring_first: u64,
+    ring_cap: usize,
+    stream_start_us: Option<u64>,
+    seen: u64,
+    summary_due: u64,
+}
+
+impl Detector {
+    /// A detector for `rf`.
+    pub fn new(rf: &RfConfig) -> Self {
+        let fs = rf.sample_rate_hz;
+        let keep_s = (rf.iq_max_ms + 2 * rf.iq_margin_ms) as f64 / 1e3 + 0.5;
+        Self {
+            analyzer: Analyzer::new(&rf.analyzer, fs),
+            ring: VecDeque::new(),
+            ring_first: 0,
+            ring_cap: (keep_s * fs) as usize,
+            stream_start_us: None,
+            seen: 0,
+            summary_due: (rf.tf_every_ms as f64 * fs / 1e3) as u64,
+            rf: rf.clone(),
+        }
+    }
+
+    fn candidates(&self, boxes: Vec<TfBox>) -> Vec<Detected> {
+        let fs = self.rf.sample_rate_hz;
+        let margin = self.rf.iq_margin_ms as f64 / 1e3;
+        let max = self.rf.iq_max_ms as f64 / 1e3;
+        boxes
+            .into_iter()
+            .map(|b| {
+                let from_s = (b.start_s - margin).max(0.0);
+                let to_s = (b.stop_s + margin).min(from_s + max);
+                let ring_end = self.ring_first + self.ring.len() as u64;
+                let a = ((from_s * fs) as u64).clamp(self.ring_first, ring_end);
+                let z = ((to_s * fs) as u64).clamp(a, ring_end);
+                let iq: Vec<Complex32> = self
+                    .ring
+                    .range((a - self.ring_first) as usize..(z - self.ring_first) as usize)
+                    .copied()
+                    .collect();
+                Detected::Candidate(Box::new(Candidate {
+                    tfbox: b,
+                    stream_start_us: self.stream_start_us.unwrap_or(0),
+                    iq: Arc::new(iq),
+                    iq_start_s: a as f64 / fs,
+                }))
+            })
+            .collect()
+    }
+}
+
+impl Stage for Detector {
+    type In = IqWindow;
+    type Out = Detected;
+
+    fn on_input(&mut self, w: IqWindow, now_us: u64) -> Vec<Detected> {
+        self.stream_start_us.get_or_insert(w.stream_start_us);
+        if w.first_sample != self.ring_first + self.ring.len() as u64 {
+            // The source skipped (overrun): the ring restarts at this window.
+            self.ring.clear();
+            self.ring_first = w.first_sample;
+        }
+        self.ring.extend(w.samples.iter());
+        while self.ring.len() > self.ring_cap {
+            self.ring.pop_front();
+            self.ring_first += 1;
+        }
+        let boxes = self.analyzer.push(&w.samples);
+        let mut out = self.candidates(boxes);
+        self.seen += w.samples.len() as u64;
+        if self.seen >= self.summary_due {
+            let duration_s = self.seen as f64 / self.rf.sample_rate_hz;
+            self.seen = 0;
+            out.push(Detected::Summary(TfSummary {
+                ts_us: now_us,
+                duration_s,
+                stats: self.analyzer.take_stats(),
+                noise_floor_db: self.analyzer.noise_floor_db(),
+            }));
+        }
+        out
+    }
+
+    fn on_stop(&mut self, _now_us: u64) -> Vec<Detected> {
+        let boxes = self.analyzer.finish();
+        self.candidates(boxes)
+    }
+}
