@@ -112,5 +112,11 @@ pub fn agent() -> ureq::Agent {
 /// GET returning (status, body).
 pub fn get(url: &str) -> (u16, String) {
     let mut r = agent().get(url).call().unwrap();
-    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_string()
+        .unwrap();
+    (r.status().as_u16(), body)
 }
