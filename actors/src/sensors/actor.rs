@@ -90,7 +90,7 @@ impl Actor for SensorActor {
         );
         let stages = match args.config.kind {
             SensorKind::HeartRate | SensorKind::Imu => measurement_plan(&args, &mut children),
-            SensorKind::Sdr => rf::plan(&args, &mut children),
+            SensorKind::Sdr => rf::plan(&args, &mut children)?,
         };
         children.start_all(&myself.get_cell()).await?;
 

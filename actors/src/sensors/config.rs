@@ -65,6 +65,37 @@ pub struct RfConfig {
     pub iq_max_ms: u64,
     /// The detection path (STFT, noise floor, CFAR, grouping).
     pub analyzer: crate::dsp::analyzer::AnalyzerConfig,
+    /// Where the IQ comes from.
+    pub source: IqSourceConfig,
+}
+
+/// Where an SDR sensor's IQ comes from (`[sensors.rf.source]`, tagged by `type`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum IqSourceConfig {
+    /// The seeded simulator (`seed` of the sensor): an endless scene of emitters.
+    #[default]
+    Simulated,
+    /// A SigMF recording streamed at real time or as fast as the pipeline takes it.
+    Replay {
+        /// `.sigmf-meta`, `.sigmf-data` or `.sigmf` archive.
+        path: std::path::PathBuf,
+        /// Pace at the recording's sample rate (else as fast as possible).
+        #[serde(default = "yes")]
+        realtime: bool,
+        /// Start again at the end.
+        #[serde(default)]
+        repeat: bool,
+    },
+    /// IQ01 frames from a TCP peer (a remote SDR).
+    Iq01Tcp {
+        /// Address to listen on, e.g. `127.0.0.1:5555`.
+        bind: std::net::SocketAddr,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for RfConfig {
@@ -77,6 +108,7 @@ impl Default for RfConfig {
             iq_margin_ms: 10,
             iq_max_ms: 250,
             analyzer: Default::default(),
+            source: IqSourceConfig::Simulated,
         }
     }
 }

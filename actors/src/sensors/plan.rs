@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ractor::ActorCell;
 
 use super::actor::StageName;
-use crate::pipeline::{Outlet, Stage, StageActor, StageArgs, StageFactory, StageMsg};
+use crate::pipeline::{Stage, StageActor, StageArgs, StageFactory, StageMsg};
 use crate::supervision::{Children, Slot};
 
 /// A running stage, whatever its message type.
@@ -18,6 +18,19 @@ pub struct StageHandle {
 }
 
 impl StageHandle {
+    /// A handle from how to find the current incarnation and how to crash it.
+    pub fn new(
+        name: StageName,
+        cell: impl Fn() -> Option<ActorCell> + Send + Sync + 'static,
+        crash: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name,
+            cell: Box::new(cell),
+            crash: Box::new(crash),
+        }
+    }
+
     /// The current incarnation.
     pub fn cell(&self) -> Option<ActorCell> {
         (self.cell)()
@@ -68,6 +81,3 @@ where
 pub fn factory<S: Stage>(f: impl Fn() -> S + Send + Sync + 'static) -> StageFactory<S> {
     Arc::new(f)
 }
-
-#[allow(dead_code)]
-fn _assert_outlet_object_safe<T, O: Outlet<T>>() {}

@@ -121,6 +121,15 @@ impl Stage for Detector {
         }
         let boxes = self.analyzer.push(&w.samples);
         let mut out = self.candidates(boxes);
+        if w.last {
+            let rest = self.analyzer.finish();
+            out.extend(self.candidates(rest));
+            // A new stream starts with a fresh floor and clock.
+            self.analyzer = Analyzer::new(&self.rf.analyzer, self.rf.sample_rate_hz);
+            self.ring.clear();
+            self.ring_first = w.first_sample + w.samples.len() as u64 + 1;
+            self.stream_start_us = None;
+        }
         self.seen += w.samples.len() as u64;
         if self.seen >= self.summary_due {
             let duration_s = self.seen as f64 / self.rf.sample_rate_hz;

@@ -20,6 +20,9 @@ pub struct IqWindow {
     pub samples: Arc<Vec<Complex32>>,
     /// Ground truth inside this window (simulated sources), times relative to the window.
     pub truth: Vec<Emission>,
+    /// The stream ends after this window (a replay's end, a peer hanging up): whatever is
+    /// still open is reported and the next window starts a new stream.
+    pub last: bool,
 }
 
 /// Longest stall back-filled; beyond it windows are skipped, as a receiver overruns.
@@ -91,6 +94,7 @@ impl Stage for SimulatedRadio {
                 stream_start_us: start,
                 samples: Arc::new(w.samples),
                 truth: w.annotations,
+                last: false,
             });
             self.next_sample += n;
         }
