@@ -265,7 +265,7 @@ fn detect(
     hits.clear();
     cfar.push(row, power, floor.inverse(), hits);
     let ratio = cfar.last_ratio();
-    *occupied += ratio.iter().filter(|r| **r > 4.0).count() as u64;
+    *occupied += cfar.last_occupied() as u64;
     grouper.push(row, hits, ratio);
     floor.push(power, hits.iter().map(|h| (h.lo, h.hi)));
 }

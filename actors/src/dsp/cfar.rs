@@ -111,7 +111,10 @@ pub struct Cfar {
     /// Ring of the last MAX_ROWS normalised rows.
     ring: Vec<Vec<f32>>,
     prefix: Vec<f32>,
+    /// Per distinct row count: bins per prefix block (divides every window size and stride).
+    granularity: Vec<usize>,
     ratio: Vec<f32>,
+    occupied: usize,
     seen: u64,
 }
 
@@ -126,7 +129,7 @@ impl Cfar {
         row_counts.sort_unstable();
         row_counts.dedup();
         let depth = row_counts.last().copied().unwrap_or(1);
-        let scales = cfg
+        let scales: Vec<ScaleState> = cfg
             .scales
             .iter()
             .map(|s| {
@@ -141,16 +144,32 @@ impl Cfar {
                 }
             })
             .collect();
+        let granularity = (0..row_counts.len())
+            .map(|ci| {
+                scales
+                    .iter()
+                    .filter(|s: &&ScaleState| s.sum_index == ci && s.scale.bins > 1)
+                    .fold(0usize, |g, s| gcd(gcd(g, s.stride), s.scale.bins))
+                    .max(1)
+            })
+            .collect();
         Self {
             nbins,
+            granularity,
             scales,
             sums: vec![vec![0.0; nbins]; row_counts.len()],
             row_counts,
             ring: vec![vec![0.0; nbins]; depth],
             prefix: vec![0.0; nbins + 1],
             ratio: vec![0.0; nbins],
+            occupied: 0,
             seen: 0,
         }
+    }
+
+    /// Cells of the last row more than 6 dB above the floor.
+    pub fn last_occupied(&self) -> usize {
+        self.occupied
     }
 
     /// The normalised power of the last row pushed (1.0 = noise).
@@ -162,16 +181,18 @@ impl Cfar {
     pub fn push(&mut self, row: u64, power: &[f32], inv_floor: &[f32], out: &mut Vec<Hit>) {
         let depth = self.ring.len();
         let slot = (self.seen as usize) % depth;
+        let mut occupied = 0usize;
         for ((r, p), i) in self.ratio.iter_mut().zip(power).zip(inv_floor) {
             *r = p * i;
+            occupied += usize::from(*r > 4.0);
         }
+        self.occupied = occupied;
         self.seen += 1;
         // Running sums: add the new row, drop the one that left each window.
         for (ci, &count) in self.row_counts.iter().enumerate() {
             let sum = &mut self.sums[ci];
             if count == 1 {
-                sum.copy_from_slice(&self.ratio);
-                continue;
+                continue; // the row itself
             }
             if self.seen > count as u64 {
                 let old = &self.ring[(slot + depth - count) % depth];
@@ -192,7 +213,11 @@ impl Cfar {
             if self.seen < count as u64 {
                 continue;
             }
-            let sum = &self.sums[st.sum_index];
+            let sum: &[f32] = if count == 1 {
+                &self.ratio
+            } else {
+                &self.sums[st.sum_index]
+            };
             let norm = 1.0 / (count * st.scale.bins) as f32;
             if st.scale.bins == 1 {
                 let thr = st.threshold * count as f32;
@@ -209,19 +234,23 @@ impl Cfar {
                 }
                 continue;
             }
+            // Prefix sums over blocks of `g` bins (every window edge is a block edge): the
+            // serial part is g times shorter and the block sums vectorise.
+            let g = self.granularity[st.sum_index];
             if last_sum != st.sum_index {
                 let mut acc = 0.0f32;
                 self.prefix[0] = 0.0;
-                for (p, v) in self.prefix[1..].iter_mut().zip(sum) {
-                    acc += v;
+                for (p, block) in self.prefix[1..].iter_mut().zip(sum.chunks_exact(g)) {
+                    acc += block.iter().sum::<f32>();
                     *p = acc;
                 }
                 last_sum = st.sum_index;
             }
             let f = st.scale.bins;
+            let usable = self.nbins / g * g;
             let mut lo = 0;
-            while lo + f <= self.nbins {
-                let mean = (self.prefix[lo + f] - self.prefix[lo]) * norm;
+            while lo + f <= usable {
+                let mean = (self.prefix[(lo + f) / g] - self.prefix[lo / g]) * norm;
                 if mean > st.threshold {
                     out.push(Hit {
                         row,
@@ -235,6 +264,10 @@ impl Cfar {
             }
         }
     }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// Independent cells worth of T rows × F bins.
@@ -256,6 +289,23 @@ pub fn effective_cells(rows: usize, bins: usize, row_corr: f64, bin_corr: f64) -
 /// exceeded with probability `pfa`. Exact for integer `n`:
 /// P(sum > x) = e^{−x} Σ_{k<n} x^k / k!, solved by bisection in log space.
 pub fn gamma_mean_threshold(n: usize, pfa: f64) -> f64 {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    // Solving costs O(n) per step; detectors are made often (restarts, tests): remember.
+    static KNOWN: OnceLock<Mutex<HashMap<(usize, u64), f64>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    let key = (n, pfa.to_bits());
+    if let Some(t) = known.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return t;
+    }
+    let t = solve_gamma_mean_threshold(n, pfa);
+    if let Ok(mut m) = known.lock() {
+        m.insert(key, t);
+    }
+    t
+}
+
+fn solve_gamma_mean_threshold(n: usize, pfa: f64) -> f64 {
     let n = n.max(1);
     if n == 1 {
         return -pfa.ln();
@@ -276,7 +326,7 @@ pub fn gamma_mean_threshold(n: usize, pfa: f64) -> f64 {
     };
     let nf = n as f64;
     let (mut lo, mut hi) = (nf, nf + 20.0 * nf.sqrt() + 60.0);
-    for _ in 0..200 {
+    for _ in 0..64 {
         let mid = 0.5 * (lo + hi);
         if log_tail(mid) > target {
             lo = mid;

@@ -83,7 +83,7 @@ struct Track {
     start_fixed: bool,
 }
 
-/// Rows of prefix sums kept for looking back when a track opens.
+/// Normalised rows kept for looking back when a track opens or closes.
 const RING: usize = 80;
 
 /// The grouping core.
@@ -93,7 +93,6 @@ pub struct Grouper {
     open: Vec<Track>,
     closed: Vec<RawBox>,
     intervals: Vec<(u32, u32, u64, f32)>,
-    prefix: Vec<f32>,
     ring: Vec<Vec<f32>>,
     ring_rows: Vec<u64>,
 }
@@ -107,22 +106,15 @@ impl Grouper {
             open: Vec::new(),
             closed: Vec::new(),
             intervals: Vec::new(),
-            prefix: vec![0.0; nbins + 1],
-            ring: vec![vec![0.0; nbins + 1]; RING],
+            ring: vec![vec![0.0; nbins]; RING],
             ring_rows: vec![u64::MAX; RING],
         }
     }
 
     /// Feeds the hits of row `row` and that row's normalised power.
     pub fn push(&mut self, row: u64, hits: &[Hit], ratio: &[f32]) {
-        let mut acc = 0.0f32;
-        self.prefix[0] = 0.0;
-        for (p, r) in self.prefix[1..].iter_mut().zip(ratio) {
-            acc += r;
-            *p = acc;
-        }
         let slot = (row % RING as u64) as usize;
-        self.ring[slot].copy_from_slice(&self.prefix);
+        self.ring[slot].copy_from_slice(ratio);
         self.ring_rows[slot] = row;
         // 1. Union the hits into disjoint intervals (lo, hi, earliest start row, peak).
         self.intervals.clear();
@@ -155,10 +147,7 @@ impl Grouper {
                     let profile = (start..row)
                         .filter_map(|r| {
                             let slot = (r % RING as u64) as usize;
-                            (self.ring_rows[slot] == r).then(|| {
-                                let p = &self.ring[slot];
-                                (p[hi as usize] - p[lo as usize]) / (hi - lo).max(1) as f32
-                            })
+                            (self.ring_rows[slot] == r).then(|| band_mean(&self.ring[slot], lo, hi))
                         })
                         .collect::<Vec<f32>>();
                     Track {
@@ -204,8 +193,7 @@ impl Grouper {
                 *a += r;
             }
             t.rows += 1;
-            let band = (self.prefix[t.hi as usize] - self.prefix[t.lo as usize])
-                / (t.hi - t.lo).max(1) as f32;
+            let band = band_mean(ratio, t.lo, t.hi);
             t.profile.push(band);
             if !t.start_fixed && row >= t.opened + START_SETTLE_ROWS {
                 let from = t.row_start;
@@ -302,6 +290,15 @@ fn merge_tracks(a: &mut Track, b: Track) {
 /// Rows after opening before a track's start is refined (its band has settled by then).
 const START_SETTLE_ROWS: u64 = 8;
 
+/// Mean of `row` over bins [lo, hi).
+fn band_mean(row: &[f32], lo: u32, hi: u32) -> f32 {
+    let (lo, hi) = (lo as usize, (hi as usize).min(row.len()));
+    if lo >= hi {
+        return 0.0;
+    }
+    row[lo..hi].iter().sum::<f32>() / (hi - lo) as f32
+}
+
 /// Per-row mean normalised power over bins [lo, hi) for rows [from, to], from the ring;
 /// `None` when a row has left the ring.
 fn ring_profile(
@@ -312,11 +309,10 @@ fn ring_profile(
     lo: u32,
     hi: u32,
 ) -> Option<Vec<f32>> {
-    let w = (hi - lo).max(1) as f32;
     (from..=to)
         .map(|r| {
             let slot = (r % RING as u64) as usize;
-            (ring_rows[slot] == r).then(|| (ring[slot][hi as usize] - ring[slot][lo as usize]) / w)
+            (ring_rows[slot] == r).then(|| band_mean(&ring[slot], lo, hi))
         })
         .collect()
 }

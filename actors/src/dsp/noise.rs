@@ -29,7 +29,7 @@ impl Default for NoiseFloorConfig {
         Self {
             warmup_rows: 48,
             alpha: 1.0 / 512.0,
-            refresh_every: 8,
+            refresh_every: 32,
             segment_bins: 64,
             max_over_local: 1.6,
             smooth_bins: 8,
