@@ -14,6 +14,7 @@ pub mod score;
 pub mod sigmf;
 pub mod sim;
 pub mod stft;
+pub mod tile;
 pub mod waterfall;
 
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};
