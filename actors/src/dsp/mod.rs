@@ -3,6 +3,7 @@
 //! grouping, features).
 
 pub mod analyzer;
+pub mod band_energy;
 pub mod cfar;
 pub mod features;
 pub mod group;
@@ -13,6 +14,8 @@ pub mod score;
 pub mod sigmf;
 pub mod sim;
 pub mod stft;
+pub mod tile;
+pub mod waterfall;
 
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};
 pub use iq01::{Iq01Error, Iq01Frame, Iq01Header, encode_iq01, frame_len};
