@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::dsp::IqRecording;
+use crate::dsp::band_alert::{ALERT_LEN, BandAlertError, DELTA_STEP_DB, MAX_DURATION_MS};
 use crate::dsp::sim::{ChannelSpec, EmitterSpec, SimConfig, WaveformParams, simulate};
 
 const FS: f64 = 2.4e6;

@@ -3,6 +3,7 @@
 //! grouping, features).
 
 pub mod analyzer;
+pub mod band_alert;
 pub mod band_energy;
 pub mod cfar;
 pub mod features;
