@@ -160,4 +160,6 @@ impl NodeRuntime {
 }
 
 #[cfg(test)]
+mod sdr_tests;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,77 @@
+//! Tests of `analyzer`.
+
+use super::*;
+use rand::{RngExt, SeedableRng};
+
+/// Complex white noise of total power `n` plus a tone of in-band SNR `snr_db` (tone
+/// bandwidth: 1.5 bins at nfft 4096) between `t0` and `t1`.
+fn tone_in_noise(
+    fs: f64,
+    secs: f64,
+    f0: f64,
+    snr_db: f64,
+    t0: f64,
+    t1: f64,
+    seed: u64,
+) -> Vec<Complex32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let n = 1e-4;
+    let sigma = (n / 2.0f64).sqrt();
+    let p_tone = 10f64.powf(snr_db / 10.0) * n * 1.5 / 4096.0;
+    let a = p_tone.sqrt();
+    (0..(fs * secs) as usize)
+        .map(|i| {
+            let g = |rng: &mut rand::rngs::StdRng| {
+                let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+                (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+            };
+            let t = i as f64 / fs;
+            let (mut re, mut im) = (sigma * g(&mut rng), sigma * g(&mut rng));
+            if (t0..t1).contains(&t) {
+                let ph = std::f64::consts::TAU * f0 * t;
+                re += a * ph.cos();
+                im += a * ph.sin();
+            }
+            Complex32::new(re as f32, im as f32)
+        })
+        .collect()
+}
+
+#[test]
+fn finds_a_tone_with_tight_edges_and_a_fair_snr() {
+    let fs = 2.4e6;
+    let x = tone_in_noise(fs, 0.5, 300e3, 10.0, 0.1, 0.3, 1);
+    let mut a = Analyzer::new(&AnalyzerConfig::default(), fs);
+    let mut boxes = Vec::new();
+    for chunk in x.chunks(100_000) {
+        boxes.extend(a.push(chunk));
+    }
+    boxes.extend(a.finish());
+    assert_eq!(boxes.len(), 1, "{boxes:#?}");
+    let b = &boxes[0];
+    let hop_s = 2048.0 / fs;
+    assert!(
+        (b.start_s - 0.1).abs() <= 2.0 * hop_s,
+        "start {} {b:?}",
+        b.start_s
+    );
+    assert!((b.stop_s - 0.3).abs() <= 2.0 * hop_s, "stop {}", b.stop_s);
+    let bin = fs / 4096.0;
+    assert!(b.freq_lo_hz <= 300e3 && b.freq_hi_hz >= 300e3);
+    assert!(
+        b.freq_hi_hz - b.freq_lo_hz <= 8.0 * bin,
+        "width {}",
+        b.freq_hi_hz - b.freq_lo_hz
+    );
+    assert!((b.snr_db - 10.0).abs() < 3.0, "snr {}", b.snr_db);
+}
+
+#[test]
+fn noise_alone_gives_nothing() {
+    let fs = 2.4e6;
+    let x = tone_in_noise(fs, 2.0, 0.0, -100.0, 0.0, 0.0, 2);
+    let mut a = Analyzer::new(&AnalyzerConfig::default(), fs);
+    let mut boxes = a.push(&x);
+    boxes.extend(a.finish());
+    assert!(boxes.is_empty(), "{boxes:#?}");
+}

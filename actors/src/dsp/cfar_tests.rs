@@ -1,0 +1,83 @@
+//! Tests of `cfar`.
+
+use super::*;
+use rand::{RngExt, SeedableRng};
+
+#[test]
+fn gamma_threshold_matches_known_values() {
+    assert!((gamma_mean_threshold(1, 1e-6) - 13.8155).abs() < 1e-3);
+    // Sum of 2 exponentials: P(S > x) = e^{-x}(1 + x) = 1e-6 at x ≈ 16.7
+    let x = gamma_mean_threshold(2, 1e-6) * 2.0;
+    assert!(((-x).exp() * (1.0 + x) - 1e-6).abs() < 1e-9);
+    // Large n approaches 1 + z/√n.
+    let t = gamma_mean_threshold(10_000, 1e-9);
+    assert!((1.05..1.07).contains(&t), "{t}");
+}
+
+#[test]
+fn false_alarm_rate_on_independent_noise_matches_the_design() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let nbins = 512;
+    let cfg = CfarConfig {
+        pfa: 1e-3,
+        row_corr: 1.0,
+        bin_corr: 1.0,
+        ..CfarConfig::default()
+    };
+    let mut cfar = Cfar::new(nbins, &cfg);
+    let inv = vec![1.0f32; nbins];
+    let mut hits = Vec::new();
+    let rows = 2000;
+    for r in 0..rows {
+        let row: Vec<f32> = (0..nbins)
+            .map(|_| -(1.0 - rng.random::<f32>()).max(1e-12).ln())
+            .collect();
+        cfar.push(r, &row, &inv, &mut hits);
+    }
+    for s in &cfg.scales {
+        let tests = (rows as usize - s.rows + 1) * ((nbins - s.bins) / (s.bins / 2).max(1) + 1);
+        let n = hits
+            .iter()
+            .filter(|h| h.rows as usize == s.rows && (h.hi - h.lo) as usize == s.bins)
+            .count();
+        let rate = n as f64 / tests as f64;
+        assert!(rate < 2.5e-3, "scale {s:?}: false-alarm rate {rate}");
+    }
+}
+
+#[test]
+fn finds_a_weak_wide_signal_by_integration_and_a_strong_short_one_directly() {
+    let nbins = 1024;
+    let mut cfar = Cfar::new(nbins, &CfarConfig::default());
+    let inv = vec![1.0f32; nbins];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let mut hits = Vec::new();
+    for r in 0..40u64 {
+        let row: Vec<f32> = (0..nbins)
+            .map(|k| {
+                let mut mean = 1.0;
+                if (200..600).contains(&k) {
+                    mean += 0.5; // −3 dB in band, 400 bins wide, always on
+                }
+                if r == 30 && (900..904).contains(&k) {
+                    mean += 100.0; // strong, one row
+                }
+                -mean * (1.0 - rng.random::<f32>()).max(1e-12).ln()
+            })
+            .collect();
+        cfar.push(r, &row, &inv, &mut hits);
+    }
+    assert!(
+        hits.iter().any(|h| h.lo >= 150 && h.hi <= 650),
+        "the weak wide signal is found"
+    );
+    assert!(
+        hits.iter()
+            .any(|h| h.row == 30 && h.rows == 1 && h.lo >= 890 && h.hi <= 910)
+    );
+    assert!(
+        hits.iter()
+            .all(|h| (h.lo < 650 && h.hi > 150) || (h.lo < 910 && h.hi > 890)),
+        "no false hits"
+    );
+}

@@ -1,0 +1,136 @@
+//! Refining a closing track: its band from the averaged spectrum, its start and end from
+//! single rows where they are strong enough to judge, and its measurements.
+
+use super::{Grouper, RING, RawBox, Track};
+
+/// Rows after opening before a track's start is refined (its band has settled by then).
+pub(super) const START_SETTLE_ROWS: u64 = 8;
+
+/// Mean of `row` over bins [lo, hi).
+pub(super) fn band_mean(row: &[f32], lo: u32, hi: u32) -> f32 {
+    let (lo, hi) = (lo as usize, (hi as usize).min(row.len()));
+    if lo >= hi {
+        return 0.0;
+    }
+    row[lo..hi].iter().sum::<f32>() / (hi - lo) as f32
+}
+
+/// Per-row mean normalised power over bins [lo, hi) for rows [from, to], from the ring;
+/// `None` when a row has left the ring.
+pub(super) fn ring_profile(
+    ring: &[Vec<f32>],
+    ring_rows: &[u64],
+    from: u64,
+    to: u64,
+    lo: u32,
+    hi: u32,
+) -> Option<Vec<f32>> {
+    (from..=to)
+        .map(|r| {
+            let slot = (r % RING as u64) as usize;
+            (ring_rows[slot] == r).then(|| band_mean(&ring[slot], lo, hi))
+        })
+        .collect()
+}
+
+/// Where a band of `width` bins clearly holds the emission in a per-row profile: the first
+/// and last row whose 3-row mean is above noise by 3σ — or `None` when the rows are too
+/// weak to judge (integrating scales found it; keep their extent).
+pub(super) fn trim(profile: &[f32], width: u32) -> Option<(usize, usize)> {
+    let n = profile.len();
+    if n < 3 {
+        return None;
+    }
+    let smooth: Vec<f32> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(1), (i + 2).min(n));
+            profile[a..b].iter().sum::<f32>() / (b - a) as f32
+        })
+        .collect();
+    let thr = 1.0 + 3.0 * (1.5 / (3.0 * width.max(1) as f32)).sqrt();
+    let mut sorted = smooth.clone();
+    sorted.sort_by(f32::total_cmp);
+    if sorted[n * 3 / 4] <= thr {
+        return None;
+    }
+    let first = smooth.iter().position(|v| *v > thr)?;
+    let last = smooth.iter().rposition(|v| *v > thr)?;
+    Some((first, last))
+}
+
+impl Grouper {
+    /// Closes a track: refines its band on the averaged spectrum and its end on the ring,
+    /// and measures it.
+    pub(super) fn finish(&self, t: Track) -> RawBox {
+        let rows = t.rows.max(1) as f32;
+        let avg: Vec<f32> = t.acc.iter().map(|a| a / rows).collect();
+        let n = avg.len();
+        let smooth: Vec<f32> = (0..n)
+            .map(|k| {
+                let (a, b) = (k.saturating_sub(2), (k + 3).min(n));
+                avg[a..b].iter().sum::<f32>() / (b - a) as f32
+            })
+            .collect();
+        // Occupied: above noise by 4σ and above 25% of the strongest excess, contiguous
+        // (gaps ≤ 2 bins) around the band the hits found.
+        let core_lo = (t.lo.saturating_sub(t.acc_lo) as usize).min(n.saturating_sub(1));
+        let core_hi = ((t.hi - t.acc_lo) as usize).clamp(core_lo + 1, n.max(core_lo + 1));
+        let peak = smooth[core_lo..core_hi.min(n)]
+            .iter()
+            .cloned()
+            .fold(1.0f32, f32::max);
+        let sigma = (1.5 / (5.0 * rows)).sqrt();
+        let thr = (1.0 + 4.0 * sigma).max(1.0 + 0.25 * (peak - 1.0));
+        let above = |k: usize| smooth.get(k).is_some_and(|v| *v > thr);
+        let (mut lo, mut hi) = (None::<usize>, None::<usize>);
+        for k in core_lo..core_hi.min(n) {
+            if above(k) {
+                lo = Some(lo.map_or(k, |l: usize| l.min(k)));
+                hi = Some(hi.map_or(k, |h: usize| h.max(k)));
+            }
+        }
+        let (lo, hi) = match (lo, hi) {
+            (Some(mut l), Some(mut h)) => {
+                while l > 0
+                    && (above(l - 1) || above(l.saturating_sub(2)) || above(l.saturating_sub(3)))
+                {
+                    l -= 1;
+                }
+                while h + 1 < n && (above(h + 1) || above(h + 2) || above(h + 3)) {
+                    h += 1;
+                }
+                (t.acc_lo + l as u32, t.acc_lo + h as u32 + 1)
+            }
+            _ => (t.lo, t.hi),
+        };
+        let (lo, hi) = (lo.max(t.acc_lo), hi.min(t.acc_lo + n as u32).max(lo + 1));
+        let band = &avg[(lo - t.acc_lo) as usize..(hi - t.acc_lo) as usize];
+        let excess: f32 = band.iter().map(|v| v - 1.0).sum();
+        let excess_sq: f32 = band.iter().map(|v| (v - 1.0).max(0.0).powi(2)).sum();
+        let effective_bins = if excess_sq > 0.0 {
+            excess.max(0.0).powi(2) / excess_sq
+        } else {
+            band.len() as f32
+        };
+        let mean_ratio = band.iter().sum::<f32>() / band.len().max(1) as f32;
+        // End: integrating scales keep firing after the emission stops; trim on the ring.
+        let mut row_stop = t.row_last;
+        let from = t.row_start.max(t.row_last.saturating_sub(40));
+        if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, t.row_last, lo, hi)
+            && let Some((_, last)) = trim(&p, hi - lo)
+        {
+            row_stop = from + last as u64;
+        }
+        RawBox {
+            row_start: t.row_start.min(row_stop),
+            row_stop,
+            lo,
+            hi,
+            peak_ratio: t.peak,
+            mean_ratio,
+            excess,
+            effective_bins,
+            fragments: t.fragments,
+        }
+    }
+}
