@@ -76,6 +76,14 @@ async fn an_sdr_sensor_reports_candidates_with_iq_evidence_and_survives_a_detect
     );
     assert!(!rec.samples.is_empty());
     assert!(!of_kind(EventKind::ArtifactAvailable).await.is_empty());
+    let tile = d
+        .artifact_ptrs
+        .iter()
+        .find(|p| p.kind == crate::model::ArtifactKind::TfTile)
+        .expect("a TF tile");
+    let (_, bytes) = node.store().artifacts().get(&tile.hash).unwrap();
+    let tile = crate::dsp::tile::TfTile::decode(&bytes).unwrap();
+    assert!(tile.rows > 0 && tile.bins > 0);
 
     let before = of_kind(EventKind::TfComputed).await.len();
     node.crash_stage(SensorId::new("sdr-1").unwrap(), StageName::Detector);

@@ -24,29 +24,34 @@ impl Outlet<Report> for DetectionOutlet {
         let Report {
             mut draft,
             evidence,
+            tile,
         } = report;
-        let mut drafts = Vec::with_capacity(2);
-        if let Some(bytes) = evidence {
+        let mut announcements = Vec::new();
+        for (kind, bytes) in [
+            (ArtifactKind::IqWindow, evidence),
+            (ArtifactKind::TfTile, tile),
+        ] {
+            let Some(bytes) = bytes else { continue };
             let ptr = self
                 .client
-                .put_artifact(ArtifactKind::IqWindow, None, bytes)
+                .put_artifact(kind, None, bytes)
                 .await
                 .map_err(|e| PushError::Rejected(e.to_string()))?;
             if let Payload::CandidateDetected(d) = &mut draft.body {
-                d.evidence.iq_hash = Some(ptr.hash);
+                if kind == ArtifactKind::IqWindow {
+                    d.evidence.iq_hash = Some(ptr.hash);
+                }
                 d.artifact_ptrs.push(ptr.clone());
             }
-            let announce = EventDraft {
+            announcements.push(EventDraft {
                 ts_us: draft.ts_us,
                 sensor: draft.sensor.clone(),
                 room: draft.room.clone(),
                 body: Payload::ArtifactAvailable(ptr),
-            };
-            drafts.push(draft);
-            drafts.push(announce);
-        } else {
-            drafts.push(draft);
+            });
         }
+        let mut drafts = vec![draft];
+        drafts.extend(announcements);
         self.client
             .append_local(drafts)
             .await

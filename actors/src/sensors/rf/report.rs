@@ -8,7 +8,9 @@ use super::detector::{Candidate, Detected, TfSummary};
 use crate::dsp::analyzer::TfBox;
 use crate::dsp::features::{FEATURE_SET_ID, feature_names, features};
 use crate::dsp::sigmf::{SigmfDatatype, archive_bytes};
-use crate::dsp::{Emission, IqRecording};
+use crate::dsp::stft::Stft;
+use crate::dsp::tile::TfTile;
+use crate::dsp::{Complex32, Emission, IqRecording};
 use crate::model::{
     Algo, Detection, EventDraft, Evidence, Payload, RoomId, SensorId, Window, hex_encode,
 };
@@ -18,10 +20,32 @@ use crate::sensors::config::RfConfig;
 /// An event to emit, with the evidence to store first (if any).
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// The event (a `candidate_detected` gets its evidence pointer from the outlet).
+    /// The event (a `candidate_detected` gets its evidence pointers from the outlet).
     pub draft: EventDraft,
     /// SigMF archive of the IQ around the candidate.
     pub evidence: Option<Vec<u8>>,
+    /// Spectrogram tile of the candidate (`TFT1` bytes).
+    pub tile: Option<Vec<u8>>,
+}
+
+/// Bins kept on each side of a candidate's band in its tile.
+const TILE_MARGIN_BINS: usize = 8;
+
+/// The spectrogram tile of `iq` over `b`'s band (± a margin), rows of the configured STFT;
+/// `t0_row` is the stream row where `iq` starts.
+fn tile_of(iq: &[Complex32], b: &TfBox, rf: &RfConfig, t0_row: u64) -> Option<Vec<u8>> {
+    let mut stft = Stft::new(&rf.analyzer.stft);
+    let mut rows = Vec::new();
+    stft.push(iq, |_, row| rows.push(row.to_vec()));
+    let n = stft.nfft();
+    let lo = (b.bin_lo as usize).saturating_sub(TILE_MARGIN_BINS).min(n);
+    let hi = (b.bin_hi as usize + TILE_MARGIN_BINS).min(n);
+    if rows.is_empty() || lo >= hi {
+        return None;
+    }
+    TfTile::from_rows(&rows, lo..hi, t0_row)
+        .ok()
+        .map(|t| t.encode())
 }
 
 /// The features stage core.
@@ -50,7 +74,7 @@ impl Featurizer {
         }
     }
 
-    fn detection(&self, c: &Candidate) -> (EventDraft, Option<Vec<u8>>) {
+    fn detection(&self, c: &Candidate) -> (EventDraft, Option<Vec<u8>>, Option<Vec<u8>>) {
         let b = &c.tfbox;
         let fs = self.rf.sample_rate_hz;
         let center = self.rf.center_freq_hz;
@@ -116,7 +140,8 @@ impl Featurizer {
             room: self.room.clone(),
             body: Payload::CandidateDetected(detection),
         };
-        (draft, evidence)
+        let t0_row = (c.iq_start_s * fs) as u64 / self.rf.analyzer.stft.hop.max(1) as u64;
+        (draft, evidence, tile_of(&c.iq, b, &self.rf, t0_row))
     }
 
     fn summary(&self, s: &TfSummary) -> EventDraft {
@@ -147,12 +172,17 @@ impl Stage for Featurizer {
     fn on_input(&mut self, d: Detected, _now_us: u64) -> Vec<Report> {
         match d {
             Detected::Candidate(c) => {
-                let (draft, evidence) = self.detection(&c);
-                vec![Report { draft, evidence }]
+                let (draft, evidence, tile) = self.detection(&c);
+                vec![Report {
+                    draft,
+                    evidence,
+                    tile,
+                }]
             }
             Detected::Summary(s) => vec![Report {
                 draft: self.summary(&s),
                 evidence: None,
+                tile: None,
             }],
         }
     }
