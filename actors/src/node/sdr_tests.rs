@@ -229,3 +229,74 @@ async fn an_sdr_sensor_takes_iq01_frames_over_tcp_and_survives_a_bad_peer() {
     assert!(!node.has_failed());
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constrained_sdr_sends_tiny_band_alerts_for_what_enters_its_bands() {
+    use crate::dsp::band_energy::{Band, BandEnergyConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, meta) = replayed_scene(dir.path());
+    let strong: Vec<_> = rec
+        .annotations
+        .iter()
+        .filter(|t| t.snr_db.unwrap_or(0.0) >= 10.0)
+        .collect();
+    assert!(!strong.is_empty());
+    let bands = strong
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Band {
+            id: i as u16 + 1,
+            lo_hz: t.freq_lo_hz,
+            hi_hz: t.freq_hi_hz,
+        })
+        .collect();
+    let mut sdr = sdr_with(crate::sensors::IqSourceConfig::Replay {
+        path: meta,
+        realtime: false,
+        repeat: false,
+    });
+    sdr.rf.mode = crate::sensors::RfMode::BandEnergy;
+    sdr.rf.band_energy = BandEnergyConfig {
+        bands,
+        ..BandEnergyConfig::default()
+    };
+    assert!(sdr.problems().is_empty(), "{:?}", sdr.problems());
+    let mut s = spec(5);
+    s.sensors = vec![sdr];
+    let node = start(dir.path(), s).await;
+    wait_until(
+        "an alert per strong emitter",
+        Duration::from_secs(30),
+        async || {
+            let d = detections(&node).await;
+            (1..=strong.len() as u16).all(|id| {
+                d.iter()
+                    .any(|d| d.estimated_params.get("band_id") == Some(&f64::from(id)))
+            })
+        },
+    )
+    .await;
+    let d = detections(&node).await;
+    assert!(
+        d.iter()
+            .all(|d| d.feature_set_id == crate::sensors::rf::BAND_ALERT_FEATURES)
+    );
+    let bytes = crate::model::encode_event(
+        &node
+            .store_client()
+            .query(EventQuery {
+                kind: Some(EventKind::CandidateDetected),
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0],
+    )
+    .unwrap();
+    assert!(
+        bytes.len() < 600,
+        "a band alert event is small: {} bytes",
+        bytes.len()
+    );
+    node.shutdown().await;
+}

@@ -67,6 +67,21 @@ pub struct RfConfig {
     pub analyzer: crate::dsp::analyzer::AnalyzerConfig,
     /// Where the IQ comes from.
     pub source: IqSourceConfig,
+    /// What runs on it: the full detection path, or band-energy alerts (constrained nodes).
+    pub mode: RfMode,
+    /// Bands watched in `band_energy` mode.
+    pub band_energy: crate::dsp::band_energy::BandEnergyConfig,
+}
+
+/// What an SDR sensor runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RfMode {
+    /// STFT, noise floor, CFAR, grouping, features, evidence artifacts.
+    #[default]
+    Full,
+    /// A cheap band-energy detector producing tiny alerts (the kbps island path).
+    BandEnergy,
 }
 
 /// Where an SDR sensor's IQ comes from (`[sensors.rf.source]`, tagged by `type`).
@@ -109,6 +124,8 @@ impl Default for RfConfig {
             iq_max_ms: 250,
             analyzer: Default::default(),
             source: IqSourceConfig::Simulated,
+            mode: RfMode::Full,
+            band_energy: Default::default(),
         }
     }
 }
@@ -174,6 +191,11 @@ impl SensorConfig {
                     "rf.iq_max_ms",
                     "must be in 1..=5000 (and iq_margin_ms ≤ 1000)".into(),
                 ));
+            }
+            if rf.mode == RfMode::BandEnergy {
+                for (_, m) in rf.band_energy.problems(rf.sample_rate_hz) {
+                    out.push(("rf.band_energy", m));
+                }
             }
             for (k, m) in rf.analyzer.problems() {
                 let key: &'static str = if k.starts_with("stft") {

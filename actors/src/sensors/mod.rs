@@ -11,7 +11,7 @@ mod supervisor;
 
 pub use actor::{DRAIN_TIMEOUT, SensorActor, SensorArgs, SensorMsg, StageName};
 pub use batcher::Batcher;
-pub use config::{IqSourceConfig, MAX_BATCH_VALUES, RfConfig, SensorConfig, SensorKind};
+pub use config::{IqSourceConfig, MAX_BATCH_VALUES, RfConfig, RfMode, SensorConfig, SensorKind};
 pub use measurement::{MeasurementSource, SampleChunk};
 pub use plan::StageHandle;
 pub use supervisor::{SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg};

@@ -1,6 +1,7 @@
 //! The SDR sensor's edge pipeline: simulated radio → detector (STFT, noise floor, CFAR,
 //! grouping) → features and evidence → store, each stage a supervised actor.
 
+mod bands;
 mod detector;
 mod iq01_tcp;
 mod outlet;
@@ -8,6 +9,7 @@ mod replay;
 mod report;
 mod source;
 
+pub use bands::{BAND_ALERT_FEATURES, BandWatch};
 pub use detector::{Candidate, Detected, Detector, TfSummary};
 pub use iq01_tcp::{Iq01Framer, Iq01Listener, Iq01ListenerArgs, Iq01StreamError};
 pub use outlet::DetectionOutlet;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::actor::{SensorArgs, StageName};
-use super::config::IqSourceConfig;
+use super::config::{IqSourceConfig, RfMode};
 use super::plan::{StageHandle, add_stage, factory};
 use crate::dsp::sigmf::read_recording;
 use crate::pipeline::Link;
@@ -57,28 +59,49 @@ pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandl
         args.metrics.clone(),
     );
 
-    let (sensor, room, rf) = (
-        args.config.id.clone(),
-        args.config.room.clone(),
-        rf_cfg.clone(),
-    );
-    let features = add_stage(
-        children,
-        StageName::Features,
-        format!("{id}/features"),
-        featurizer,
-        factory(move || Featurizer::new(sensor.clone(), room.clone(), &rf)),
-        DetectionOutlet::new(args.store.clone()),
-    );
-    let rf = rf_cfg.clone();
-    let detect = add_stage(
-        children,
-        StageName::Detector,
-        format!("{id}/detector"),
-        detector,
-        factory(move || Detector::new(&rf)),
-        to_features,
-    );
+    let mut stages = match rf_cfg.mode {
+        RfMode::Full => {
+            let (sensor, room, rf) = (
+                args.config.id.clone(),
+                args.config.room.clone(),
+                rf_cfg.clone(),
+            );
+            let features = add_stage(
+                children,
+                StageName::Features,
+                format!("{id}/features"),
+                featurizer,
+                factory(move || Featurizer::new(sensor.clone(), room.clone(), &rf)),
+                DetectionOutlet::new(args.store.clone()),
+            );
+            let rf = rf_cfg.clone();
+            let detect = add_stage(
+                children,
+                StageName::Detector,
+                format!("{id}/detector"),
+                detector,
+                factory(move || Detector::new(&rf)),
+                to_features,
+            );
+            vec![detect, features]
+        }
+        RfMode::BandEnergy => {
+            drop((to_features, featurizer));
+            let (sensor, room, rf) = (
+                args.config.id.clone(),
+                args.config.room.clone(),
+                rf_cfg.clone(),
+            );
+            vec![add_stage(
+                children,
+                StageName::Detector,
+                format!("{id}/bands"),
+                detector,
+                factory(move || BandWatch::new(sensor.clone(), room.clone(), &rf)),
+                crate::pipeline::StoreOutlet::new(args.store.clone()),
+            )]
+        }
+    };
     let label = format!("{id}/source");
     let radio = match &args.config.rf.source {
         IqSourceConfig::Simulated => {
@@ -132,5 +155,6 @@ pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandl
             )
         }
     };
-    Ok(vec![radio, detect, features])
+    stages.insert(0, radio);
+    Ok(stages)
 }
