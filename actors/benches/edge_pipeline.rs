@@ -108,4 +108,48 @@ fn main() {
         full.as_secs_f64() / bare.as_secs_f64()
     );
     println!("boxes found: {boxes}");
+
+    // Side by side: scipy.signal.stft (conversion + STFT + power only) on the same input.
+    let path = std::env::temp_dir().join("fieldmesh-edge-bench.cs16");
+    let bytes: Vec<u8> = iq.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/bench_scipy_stft.py"
+    );
+    let scipy = std::fs::write(&path, bytes).ok().and_then(|_| {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(&path)
+            .args([FS.to_string(), NFFT.to_string(), HOP.to_string()])
+            .output()
+            .ok()
+    });
+    match scipy {
+        Some(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            match text
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+            {
+                Some(ms) => println!(
+                    "{:<34} {:>10.2} {:>12.1}   (full path {:.1}x faster)",
+                    "scipy.signal.stft, same input",
+                    ms,
+                    secs / (ms / 1e3),
+                    ms / (full.as_secs_f64() * 1e3)
+                ),
+                None => println!("scipy: unexpected output {text:?}"),
+            }
+        }
+        Some(out) => println!(
+            "scipy: not run ({}); pip install numpy scipy",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        None => println!("scipy: python3 not found"),
+    }
+    let _ = std::fs::remove_file(&path);
 }

@@ -247,20 +247,23 @@ impl Cfar {
                 last_sum = st.sum_index;
             }
             let f = st.scale.bins;
-            let usable = self.nbins / g * g;
-            let mut lo = 0;
-            while lo + f <= usable {
-                let mean = (self.prefix[(lo + f) / g] - self.prefix[lo / g]) * norm;
-                if mean > st.threshold {
+            // Walk in block units: no division in the loop.
+            let (blocks, f_b, step_b) = (self.nbins / g, f / g, (st.stride / g).max(1));
+            let thr = st.threshold;
+            let prefix = &self.prefix[..=blocks];
+            let mut b = 0;
+            while b + f_b <= blocks {
+                let mean = (prefix[b + f_b] - prefix[b]) * norm;
+                if mean > thr {
                     out.push(Hit {
                         row,
                         rows: count as u32,
-                        lo: lo as u32,
-                        hi: (lo + f) as u32,
+                        lo: (b * g) as u32,
+                        hi: ((b + f_b) * g) as u32,
                         ratio: mean,
                     });
                 }
-                lo += st.stride;
+                b += step_b;
             }
         }
     }
