@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use fieldmesh_actors::dsp::analyzer::{Analyzer, AnalyzerConfig, TfBox};
+use fieldmesh_actors::dsp::analyzer::{AnalyzerConfig, TfBox, analyze_recording};
 use fieldmesh_actors::dsp::sigmf::read_recording;
 use serde::Serialize;
 
@@ -28,9 +28,6 @@ pub struct BoxLine {
     pub peak_db: f64,
 }
 
-/// Samples fed per step (a source's block).
-const BLOCK: usize = 1 << 16;
-
 /// Runs the command.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let rec = read_recording(&args.file).map_err(|e| UsageError(e.to_string()))?;
@@ -43,12 +40,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         .into());
     }
     let center = rec.center_freq_hz.unwrap_or(0.0);
-    let mut analyzer = Analyzer::new(&AnalyzerConfig::default(), rec.sample_rate_hz);
-    let mut boxes: Vec<TfBox> = Vec::new();
-    for block in rec.samples.chunks(BLOCK) {
-        boxes.extend(analyzer.push(block));
-    }
-    boxes.extend(analyzer.finish());
+    let mut boxes: Vec<TfBox> = analyze_recording(&AnalyzerConfig::default(), &rec);
     boxes.sort_by(|a, b| {
         a.start_s
             .total_cmp(&b.start_s)

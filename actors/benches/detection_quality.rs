@@ -2,7 +2,7 @@
 //! SNR, false boxes per 10 s of noise, and box-edge accuracy at 6 dB. Prints tables; run with
 //! `cargo bench -p fieldmesh-actors --bench detection_quality`.
 
-use fieldmesh_actors::dsp::analyzer::{Analyzer, AnalyzerConfig, TfBox};
+use fieldmesh_actors::dsp::analyzer::{AnalyzerConfig, TfBox, analyze_recording};
 use fieldmesh_actors::dsp::score::{Score, edge_errors};
 use fieldmesh_actors::dsp::sim::{SimConfig, random_emitter, simulate};
 use fieldmesh_actors::dsp::{IqRecording, WaveformClass};
@@ -13,13 +13,7 @@ const FS: f64 = 2.4e6;
 const TRIALS: u64 = 40;
 
 fn analyze(rec: &IqRecording) -> Vec<TfBox> {
-    let mut a = Analyzer::new(&AnalyzerConfig::default(), rec.sample_rate_hz);
-    let mut boxes = Vec::new();
-    for block in rec.samples.chunks(1 << 16) {
-        boxes.extend(a.push(block));
-    }
-    boxes.extend(a.finish());
-    boxes
+    analyze_recording(&AnalyzerConfig::default(), rec)
 }
 
 fn one(class: WaveformClass, snr_db: f64, seed: u64) -> (Score, Vec<TfBox>, IqRecording) {
@@ -39,7 +33,7 @@ fn one(class: WaveformClass, snr_db: f64, seed: u64) -> (Score, Vec<TfBox>, IqRe
 }
 
 fn main() {
-    let classes = &WaveformClass::ALL[1..];
+    let classes = WaveformClass::EMITTERS;
     let snrs = [-6.0, 0.0, 6.0];
     println!(
         "probability of detection, {TRIALS} emitters of 20–60 ms per cell (nfft 4096, 2.4 Msps)"

@@ -2,7 +2,7 @@
 //! found at 0 dB in-band SNR, and noise alone gives no box. (The full table, −6 dB and CW
 //! included, is the `detection_quality` bench; see docs/benchmarks.md.)
 
-use fieldmesh_actors::dsp::analyzer::{Analyzer, AnalyzerConfig, TfBox};
+use fieldmesh_actors::dsp::analyzer::{AnalyzerConfig, TfBox, analyze_recording};
 use fieldmesh_actors::dsp::score::Score;
 use fieldmesh_actors::dsp::sim::{SimConfig, random_emitter, simulate};
 use fieldmesh_actors::dsp::{IqRecording, WaveformClass};
@@ -12,13 +12,7 @@ use rand::rngs::StdRng;
 const FS: f64 = 2.4e6;
 
 fn analyze(rec: &IqRecording) -> Vec<TfBox> {
-    let mut a = Analyzer::new(&AnalyzerConfig::default(), rec.sample_rate_hz);
-    let mut boxes = Vec::new();
-    for block in rec.samples.chunks(1 << 16) {
-        boxes.extend(a.push(block));
-    }
-    boxes.extend(a.finish());
-    boxes
+    analyze_recording(&AnalyzerConfig::default(), rec)
 }
 
 #[test]

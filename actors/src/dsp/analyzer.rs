@@ -253,6 +253,21 @@ impl Analyzer {
     }
 }
 
+/// Samples fed per step when analysing a whole recording (a source's block).
+pub const RECORDING_BLOCK: usize = 1 << 16;
+
+/// Runs the detection path over a whole recording, block by block as a source would feed
+/// it; boxes in recording time, baseband frequencies.
+pub fn analyze_recording(cfg: &AnalyzerConfig, rec: &super::IqRecording) -> Vec<TfBox> {
+    let mut analyzer = Analyzer::new(cfg, rec.sample_rate_hz);
+    let mut boxes = Vec::new();
+    for block in rec.samples.chunks(RECORDING_BLOCK) {
+        boxes.extend(analyzer.push(block));
+    }
+    boxes.extend(analyzer.finish());
+    boxes
+}
+
 fn detect(
     cfar: &mut Cfar,
     grouper: &mut Grouper,

@@ -40,6 +40,9 @@ impl WaveformClass {
         WaveformClass::Ofdm,
     ];
 
+    /// Every class that emits (all but noise).
+    pub const EMITTERS: &'static [WaveformClass] = Self::ALL.split_at(1).1;
+
     /// The label string.
     pub fn as_str(self) -> &'static str {
         match self {
