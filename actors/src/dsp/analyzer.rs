@@ -89,6 +89,7 @@ pub struct RowStats {
 /// STFT → noise floor → CFAR → grouping.
 pub struct Analyzer {
     sample_rate: f64,
+    noise_cfg: NoiseFloorConfig,
     stft: Stft,
     floor: NoiseFloor,
     cfar: Cfar,
@@ -109,6 +110,7 @@ impl Analyzer {
         let n = stft.nfft();
         Self {
             sample_rate,
+            noise_cfg: cfg.noise.clone(),
             floor: NoiseFloor::new(n, cfg.noise.clone()),
             cfar: Cfar::new(n, &cfg.cfar),
             grouper: Grouper::new(n, cfg.group.clone()),
@@ -132,13 +134,30 @@ impl Analyzer {
         self.stft.hop()
     }
 
-    /// Mean noise floor over all bins, dB per bin.
+    /// Median noise floor over all bins, dB per bin.
     pub fn noise_floor_db(&self) -> f32 {
         db(self.floor.overall())
     }
 
     /// Feeds samples; returns the boxes that closed.
     pub fn push(&mut self, samples: &[Complex32]) -> Vec<TfBox> {
+        // One NaN would poison the noise floor for ever: non-finite samples count as zero.
+        let cleaned: Vec<Complex32>;
+        let samples = if samples.iter().all(|c| c.re.is_finite() && c.im.is_finite()) {
+            samples
+        } else {
+            cleaned = samples
+                .iter()
+                .map(|c| {
+                    if c.re.is_finite() && c.im.is_finite() {
+                        *c
+                    } else {
+                        Complex32::default()
+                    }
+                })
+                .collect();
+            &cleaned
+        };
         let Self {
             stft,
             floor,
@@ -184,7 +203,7 @@ impl Analyzer {
                 self.nfft(),
                 NoiseFloorConfig {
                     warmup_rows: rows.len(),
-                    ..NoiseFloorConfig::default()
+                    ..self.noise_cfg.clone()
                 },
             );
             for r in &rows {

@@ -75,3 +75,30 @@ fn noise_alone_gives_nothing() {
     boxes.extend(a.finish());
     assert!(boxes.is_empty(), "{boxes:#?}");
 }
+
+/// A carrier that never stops must not hold back the boxes of other emissions (they are
+/// reported while streaming, not only at the end), and a non-finite sample must not blind
+/// the detector.
+#[test]
+fn a_permanent_carrier_does_not_hold_back_other_boxes_and_nan_is_harmless() {
+    let fs = 2.4e6;
+    let carrier = tone_in_noise(fs, 3.0, -500e3, 20.0, 0.0, 3.0, 11);
+    let burst = tone_in_noise(fs, 3.0, 400e3, 15.0, 1.0, 1.2, 12);
+    let mut x: Vec<Complex32> = carrier.iter().zip(&burst).map(|(a, b)| a + b).collect();
+    x[(0.5 * fs) as usize] = Complex32::new(f32::NAN, f32::INFINITY);
+    let mut a = Analyzer::new(&AnalyzerConfig::default(), fs);
+    let mut streamed = Vec::new();
+    for chunk in x.chunks(1 << 16) {
+        streamed.extend(a.push(chunk));
+    }
+    assert!(
+        streamed.iter().any(|b| b.freq_lo_hz <= 400e3
+            && b.freq_hi_hz >= 400e3
+            && (b.start_s - 1.0).abs() < 0.01),
+        "the burst is reported while the carrier is still on: {streamed:#?}"
+    );
+    assert!(
+        streamed.iter().all(|b| b.bin_hi - b.bin_lo < 100),
+        "nothing covers the whole band: {streamed:#?}"
+    );
+}

@@ -110,7 +110,7 @@ pub struct Cfar {
     sums: Vec<Vec<f32>>,
     /// Ring of the last MAX_ROWS normalised rows.
     ring: Vec<Vec<f32>>,
-    prefix: Vec<f32>,
+    prefix: Vec<f64>,
     /// Per distinct row count: bins per prefix block (divides every window size and stride).
     granularity: Vec<usize>,
     ratio: Vec<f32>,
@@ -206,6 +206,23 @@ impl Cfar {
             }
         }
         self.ring[slot].copy_from_slice(&self.ratio);
+        // f32 running sums keep the rounding error of every strong cell that passed through;
+        // rebuild them from the ring once per ring length so a burst cannot blind a bin.
+        if self.seen.is_multiple_of(depth as u64) {
+            for (ci, &count) in self.row_counts.iter().enumerate() {
+                if count == 1 || self.seen < count as u64 {
+                    continue;
+                }
+                let sum = &mut self.sums[ci];
+                sum.fill(0.0);
+                for back in 0..count {
+                    let row = &self.ring[(slot + depth - back) % depth];
+                    for (s, v) in sum.iter_mut().zip(row) {
+                        *s += v;
+                    }
+                }
+            }
+        }
 
         let mut last_sum = usize::MAX;
         for st in &self.scales {
@@ -238,10 +255,10 @@ impl Cfar {
             // serial part is g times shorter and the block sums vectorise.
             let g = self.granularity[st.sum_index];
             if last_sum != st.sum_index {
-                let mut acc = 0.0f32;
+                let mut acc = 0.0f64;
                 self.prefix[0] = 0.0;
                 for (p, block) in self.prefix[1..].iter_mut().zip(sum.chunks_exact(g)) {
-                    acc += block.iter().sum::<f32>();
+                    acc += f64::from(block.iter().sum::<f32>());
                     *p = acc;
                 }
                 last_sum = st.sum_index;
@@ -253,7 +270,7 @@ impl Cfar {
             let prefix = &self.prefix[..=blocks];
             let mut b = 0;
             while b + f_b <= blocks {
-                let mean = (prefix[b + f_b] - prefix[b]) * norm;
+                let mean = ((prefix[b + f_b] - prefix[b]) as f32) * norm;
                 if mean > thr {
                     out.push(Hit {
                         row,

@@ -81,3 +81,41 @@ fn finds_a_weak_wide_signal_by_integration_and_a_strong_short_one_directly() {
         "no false hits"
     );
 }
+
+#[test]
+fn a_huge_burst_does_not_blind_a_bin_afterwards() {
+    let nbins = 64;
+    let cfg = CfarConfig {
+        scales: vec![Scale { rows: 16, bins: 1 }],
+        ..CfarConfig::default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let inv = vec![1.0f32; nbins];
+    let mut count_hits = |burst: f32| {
+        let mut hits = Vec::new();
+        let mut cfar = Cfar::new(nbins, &cfg);
+        let mut n = 0;
+        for r in 0..2000u64 {
+            let row: Vec<f32> = (0..nbins)
+                .map(|k| {
+                    if k == 10 && r == 5 {
+                        return burst;
+                    }
+                    let mean = if k == 10 && r > 200 { 3.0 } else { 1.0 };
+                    -mean * (1.0 - rng.random::<f32>()).max(1e-12).ln()
+                })
+                .collect();
+            hits.clear();
+            cfar.push(r, &row, &inv, &mut hits);
+            n += hits.iter().filter(|h| h.lo == 10 && r > 300).count();
+        }
+        n
+    };
+    let clean = count_hits(1.0);
+    let after_burst = count_hits(1e9);
+    assert!(clean > 100, "the 4.8 dB signal is seen: {clean}");
+    assert!(
+        after_burst * 10 >= clean * 8,
+        "after a 1e9 burst: {after_burst} hits vs {clean}"
+    );
+}

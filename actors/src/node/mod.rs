@@ -151,7 +151,7 @@ impl NodeRuntime {
     pub async fn shutdown(self) {
         let _ = self
             .supervisor
-            .call(NodeMsg::Shutdown, Some(Duration::from_secs(4)))
+            .call(NodeMsg::Shutdown, Some(Duration::from_millis(4500)))
             .await;
         self.supervisor.stop(None);
         let _ = tokio::time::timeout(Duration::from_secs(1), self.join).await;

@@ -181,7 +181,10 @@ impl Actor for NodeSupervisor {
                 let slots = &state.slots;
                 if let Some(s) = slots.sensors.current() {
                     let _ = s
-                        .call(SensorSupervisorMsg::Drain, Some(DRAIN_TIMEOUT * 3))
+                        .call(
+                            SensorSupervisorMsg::Drain,
+                            Some(DRAIN_TIMEOUT * 3 + Duration::from_millis(400)),
+                        )
                         .await;
                     let _ = s.stop_and_wait(None, Some(DRAIN_TIMEOUT)).await;
                 }

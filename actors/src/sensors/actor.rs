@@ -19,7 +19,7 @@ use crate::store::{StoreClient, now_us};
 use crate::supervision::{Children, RestartPolicy, Slot};
 
 /// How long one stage may take to drain on shutdown.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DRAIN_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// A sensor's pipeline stages by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

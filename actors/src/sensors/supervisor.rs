@@ -2,6 +2,7 @@
 //! under the node's policy and drains them all on shutdown.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, Message, RpcReplyPort, SupervisionEvent};
 
@@ -85,8 +86,15 @@ impl Actor for SensorSupervisor {
                     .values()
                     .filter_map(Slot::current)
                     .map(|s| async move {
-                        let _ = s.call(SensorMsg::Drain, Some(DRAIN_TIMEOUT * 2)).await;
-                        let _ = s.stop_and_wait(None, Some(DRAIN_TIMEOUT)).await;
+                        let _ = s
+                            .call(
+                                SensorMsg::Drain,
+                                Some(DRAIN_TIMEOUT * 3 + Duration::from_millis(200)),
+                            )
+                            .await;
+                        let _ = s
+                            .stop_and_wait(None, Some(Duration::from_millis(300)))
+                            .await;
                     });
                 futures_join_all(drains).await;
                 let _ = reply.send(());

@@ -63,13 +63,13 @@ pub(crate) fn insert(txn: &WriteTransaction, event: &Event) -> Result<bool, Stor
         return Ok(false);
     }
     let mut events = txn.open_table(EVENTS).map_err(db_err)?;
-    if events
-        .insert((origin, event.seq), bytes.as_slice())
-        .map_err(db_err)?
-        .is_some()
-    {
+    // Stored events are never replaced: the first copy wins, its indexes stay true.
+    if events.get((origin, event.seq)).map_err(db_err)?.is_some() {
         return Ok(false);
     }
+    events
+        .insert((origin, event.seq), bytes.as_slice())
+        .map_err(db_err)?;
     txn.open_table(BY_TIME)
         .map_err(db_err)?
         .insert((event.ts_us, origin, event.seq), ())

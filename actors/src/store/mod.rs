@@ -221,7 +221,7 @@ impl Store {
         let db = Arc::new(db);
         let txn = db.begin_write().map_err(db_err)?;
         log::init(&txn)?;
-        let next_seq = log::origin_seqs(&txn, &local)?.max_seen + 1;
+        let next_seq = log::origin_seqs(&txn, &local)?.max_seen.saturating_add(1);
         txn.commit().map_err(db_err)?;
 
         metrics.set_stored_events(log::count(&log::read(&db)?)?);

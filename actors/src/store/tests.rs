@@ -191,14 +191,17 @@ async fn retention_keeps_the_newest_and_remembers_pruned_seqs() {
     let store = open(dir.path(), config);
     let now = now_us();
     let old = now - 40 * 24 * 3600 * 1_000_000;
-    let events = store
-        .append_local(
-            (0..30u64)
-                .map(|i| draft(if i < 5 { old + i } else { now + i }, "a", 0.0))
-                .collect(),
-        )
-        .await
-        .unwrap();
+    let peer = NodeId::from_bytes([5; 32]);
+    let events: Vec<Event> = (0..30u64)
+        .map(|i| {
+            Event::seal(
+                peer,
+                i + 1,
+                draft(if i < 5 { old + i } else { now + i }, "a", 0.0),
+            )
+        })
+        .collect();
+    store.append(events.clone()).await.unwrap();
     let removed = store.run_retention().await.unwrap();
     assert_eq!(removed, 20);
     assert_eq!(store.count().unwrap(), 10);
@@ -278,5 +281,33 @@ async fn a_second_open_is_refused_as_locked() {
         "{:?}",
         again.err()
     );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_appends_cannot_forge_local_events_or_overwrite_stored_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), StoreConfig::default());
+    let now = now_us();
+    let local = store.local();
+    let forged = Event::seal(local, 1, draft(now, "a", 1.0));
+    assert!(
+        store.append(vec![forged]).await.is_err(),
+        "only this node makes its own events"
+    );
+    let ours = store
+        .append_local(vec![draft(now, "a", 2.0)])
+        .await
+        .unwrap();
+    assert_eq!(ours[0].seq, 1, "the forged event took no sequence number");
+
+    let peer = NodeId::from_bytes([7; 32]);
+    let first = Event::seal(peer, 1, draft(now, "p", 1.0));
+    let other = Event::seal(peer, 1, draft(now + 5, "q", 9.0));
+    store.append(vec![first.clone()]).await.unwrap();
+    let r = store.append(vec![other]).await.unwrap();
+    assert_eq!(r.duplicates, 1);
+    let got = store.origin_range(&peer, 1, 1, 10).unwrap();
+    assert_eq!(got, vec![first], "the first copy stays");
     store.close().await;
 }

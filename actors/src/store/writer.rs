@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{StoreError, db_err, log, tiers::Tiers};
 use crate::metrics::NodeMetrics;
-use crate::model::{Event, EventDraft, NodeId, encode_event};
+use crate::model::{Event, EventDraft, ModelError, NodeId, encode_event};
 
 /// A callback that receives the outcome of one operation.
 pub(crate) type Reply<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
@@ -110,7 +110,7 @@ impl Writer {
                     Outcome::Local(self.apply_local(&txn, drafts), reply)
                 }
                 WriteOp::Replicated { events, reply } => {
-                    Outcome::Replicated(apply_replicated(&txn, events), reply)
+                    Outcome::Replicated(apply_replicated(&txn, self.local, events), reply)
                 }
                 WriteOp::Prune {
                     min_ts_us,
@@ -198,7 +198,12 @@ impl Writer {
             encode_event(e)?;
         }
         for e in &events {
-            log::insert(txn, e)?;
+            if !log::insert(txn, e)? {
+                return Err(StoreError::Db(format!(
+                    "local sequence {} is already taken: refusing to acknowledge it",
+                    e.seq
+                )));
+            }
         }
         self.next_seq += events.len() as u64;
         Ok(events)
@@ -207,6 +212,7 @@ impl Writer {
 
 fn apply_replicated(
     txn: &redb::WriteTransaction,
+    local: NodeId,
     events: Vec<Event>,
 ) -> Result<(AppendReport, Vec<Event>), StoreError> {
     let mut report = AppendReport::default();
@@ -214,6 +220,16 @@ fn apply_replicated(
     for e in &events {
         crate::model::check_event(e)?;
         encode_event(e)?;
+        if e.origin == local {
+            return Err(ModelError::Invalid(format!(
+                "event {} claims to come from this node; only this node makes those",
+                e.id.short()
+            ))
+            .into());
+        }
+        if e.seq == u64::MAX {
+            return Err(ModelError::Invalid("sequence number out of range".into()).into());
+        }
     }
     for e in events {
         if log::insert(txn, &e)? {

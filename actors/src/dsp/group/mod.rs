@@ -9,7 +9,7 @@ use super::cfar::Hit;
 mod merge;
 mod refine;
 use merge::{merge_fragments, suppress};
-use refine::{START_SETTLE_ROWS, band_mean, ring_profile, trim};
+use refine::{START_SETTLE_ROWS, ring_profile, trim};
 
 /// Grouping settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,9 +81,6 @@ struct Track {
     acc: Vec<f32>,
     rows: u32,
     fragments: u32,
-    /// Mean normalised power in the band, per row from `profile_start`.
-    profile: Vec<f32>,
-    profile_start: u64,
     opened: u64,
     start_fixed: bool,
 }
@@ -148,16 +145,12 @@ impl Grouper {
                 .collect();
             let mut track = match touching.first() {
                 None => {
-                    // Rows the integration reached back to: their band power, from the ring.
-                    let profile = (start..row)
-                        .filter_map(|r| {
-                            let slot = (r % RING as u64) as usize;
-                            (self.ring_rows[slot] == r).then(|| band_mean(&self.ring[slot], lo, hi))
-                        })
-                        .collect::<Vec<f32>>();
+                    // The integration reached back to `start`; the ring holds rows that far.
+                    let back = (start..row)
+                        .filter(|r| self.ring_rows[(r % RING as u64) as usize] == *r)
+                        .count() as u64;
                     Track {
-                        row_start: row - profile.len() as u64,
-                        profile_start: row - profile.len() as u64,
+                        row_start: row - back,
                         row_last: row,
                         lo,
                         hi,
@@ -166,7 +159,6 @@ impl Grouper {
                         acc: Vec::new(),
                         rows: 0,
                         fragments: 1,
-                        profile,
                         opened: row,
                         start_fixed: false,
                     }
@@ -198,8 +190,6 @@ impl Grouper {
                 *a += r;
             }
             t.rows += 1;
-            let band = band_mean(ratio, t.lo, t.hi);
-            t.profile.push(band);
             if !t.start_fixed && row >= t.opened + START_SETTLE_ROWS {
                 let from = t.row_start;
                 if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, row, t.lo, t.hi)
@@ -235,16 +225,23 @@ impl Grouper {
         }
         merge_fragments(&mut self.closed, &self.cfg);
         let hold = self.cfg.pulse_gap_rows.max(self.cfg.hop_gap_rows);
-        let open_lo = self
-            .open
-            .iter()
-            .map(|t| t.row_start)
-            .min()
-            .unwrap_or(u64::MAX);
+        // A closed box waits only for open tracks it could still merge with: one in its band
+        // (pulses) or one that began as it ended, within the hop span (hops). A carrier that
+        // never stops elsewhere does not hold everything back.
+        let cfg = &self.cfg;
+        let could_merge = |b: &RawBox| {
+            self.open.iter().any(|t| {
+                let pulse =
+                    t.lo < b.hi && b.lo < t.hi && t.row_last + cfg.pulse_gap_rows >= b.row_start;
+                let span = t.hi.max(b.hi) - t.lo.min(b.lo);
+                let hop = t.row_start + cfg.hop_gap_rows >= b.row_stop && span <= cfg.hop_span_bins;
+                pulse || hop
+            })
+        };
         let (ready, keep): (Vec<RawBox>, Vec<RawBox>) = self
             .closed
             .drain(..)
-            .partition(|b| all || (now_row > b.row_stop + hold && b.row_stop + hold < open_lo));
+            .partition(|b| all || (now_row > b.row_stop + hold && !could_merge(b)));
         self.closed = keep;
         let mut ready = suppress(ready);
         ready.sort_by(|a, b| b.peak_ratio.total_cmp(&a.peak_ratio));
@@ -286,8 +283,4 @@ fn merge_tracks(a: &mut Track, b: Track) {
         a.rows = b.rows;
     }
     // Profiles end at the same row; keep the one that starts earlier.
-    if b.profile_start < a.profile_start {
-        a.profile = b.profile;
-        a.profile_start = b.profile_start;
-    }
 }

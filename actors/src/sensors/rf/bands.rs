@@ -76,15 +76,16 @@ impl Stage for BandWatch {
     type Out = Vec<EventDraft>;
 
     fn on_input(&mut self, w: IqWindow, _now_us: u64) -> Vec<Vec<EventDraft>> {
+        let mut alerts = Vec::new();
         if self.next_sample.is_some_and(|n| n != w.first_sample) {
-            // A gap: the detector's frames would straddle it; close what is open.
-            let _ = self.detector.finish();
+            // A gap: the detector's frames would straddle it; close (and report) what is open.
+            alerts.extend(self.detector.finish());
             self.detector = BandEnergyDetector::new(&self.rf.band_energy, self.rf.sample_rate_hz);
         }
         self.next_sample = Some(w.first_sample + w.samples.len() as u64);
         let t0_us =
             w.stream_start_us + (w.first_sample as f64 * 1e6 / self.rf.sample_rate_hz) as u64;
-        let mut alerts = self.detector.push(&w.samples, t0_us);
+        alerts.extend(self.detector.push(&w.samples, t0_us));
         if w.last {
             alerts.extend(self.detector.finish());
             self.next_sample = None;
