@@ -8,7 +8,7 @@ use figment::Figment;
 use figment::providers::Env;
 
 use crate::cli::DemoArgs;
-use crate::config::{self, Config, LogFormat};
+use crate::config::{self, Config};
 use crate::node::{Node, PortChoice};
 
 /// The demo's built-in configuration.
@@ -90,9 +90,4 @@ pub async fn run(config: Config, duration: Option<u64>) -> anyhow::Result<()> {
     }
     println!("demo stopped cleanly; events are in {dir}");
     Ok(())
-}
-
-/// The demo's log format: pretty unless asked otherwise.
-pub fn log_format(config: &Config, flag: Option<LogFormat>) -> LogFormat {
-    flag.unwrap_or(config.log.format)
 }

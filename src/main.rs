@@ -52,7 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let config = demo::demo_config(&args)?;
             logging::init(
-                demo::log_format(&config, cli.log_format),
+                cli.log_format.unwrap_or(config.log.format),
                 "warn,fieldmesh=info",
             );
             demo::run(config, args.duration).await

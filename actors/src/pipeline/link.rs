@@ -101,11 +101,6 @@ impl<T: Send + 'static> Link<T> {
             metrics,
         }
     }
-
-    /// Messages queued in the consumer now.
-    pub fn depth(&self, capacity: usize) -> usize {
-        capacity.saturating_sub(self.credits.available_permits())
-    }
 }
 
 impl<T: Send + 'static> Outlet<T> for Link<T> {

@@ -32,109 +32,77 @@ use crate::supervision::{Children, Slot};
 pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandle>, String> {
     let id = args.config.id.to_string();
     // A replay runs at the recording's own sample rate and tuning.
-    let mut rf_cfg = args.config.rf.clone();
-    let recording = match &rf_cfg.source {
+    let mut rf = args.config.rf.clone();
+    let recording = match &rf.source {
         IqSourceConfig::Replay { path, .. } => {
             let rec = Arc::new(read_recording(path).map_err(|e| format!("sensor {id}: {e}"))?);
-            rf_cfg.sample_rate_hz = rec.sample_rate_hz;
-            rf_cfg.center_freq_hz = rec.center_freq_hz.unwrap_or(rf_cfg.center_freq_hz);
+            rf.sample_rate_hz = rec.sample_rate_hz;
+            rf.center_freq_hz = rec.center_freq_hz.unwrap_or(rf.center_freq_hz);
             Some(rec)
         }
         _ => None,
     };
-    let (source, detector, featurizer) = (Slot::new(), Slot::new(), Slot::new());
-    let (cap, overflow) = (args.pipeline.edge_capacity, args.pipeline.overflow);
-    let to_features = Link::new(
-        &format!("{id}/features"),
-        featurizer.clone(),
-        cap,
-        overflow,
-        args.metrics.clone(),
-    );
-    let to_detector = Link::new(
-        &format!("{id}/detector"),
-        detector.clone(),
-        cap,
-        overflow,
-        args.metrics.clone(),
-    );
+    let (sensor, room) = (args.config.id.clone(), args.config.room.clone());
 
-    let mut stages = match rf_cfg.mode {
+    // Consumers first (they start first), then the source feeding the first of them.
+    let detector = Slot::new();
+    let mut stages = match rf.mode {
         RfMode::Full => {
-            let (sensor, room, rf) = (
-                args.config.id.clone(),
-                args.config.room.clone(),
-                rf_cfg.clone(),
-            );
+            let featurizer = Slot::new();
+            let to_features: Link<Detected> = edge(args, "features", featurizer.clone());
+            let cfg = rf.clone();
             let features = add_stage(
                 children,
                 StageName::Features,
                 format!("{id}/features"),
                 featurizer,
-                factory(move || Featurizer::new(sensor.clone(), room.clone(), &rf)),
+                factory(move || Featurizer::new(sensor.clone(), room.clone(), &cfg)),
                 DetectionOutlet::new(args.store.clone()),
             );
-            let rf = rf_cfg.clone();
+            let cfg = rf.clone();
             let detect = add_stage(
                 children,
                 StageName::Detector,
                 format!("{id}/detector"),
-                detector,
-                factory(move || Detector::new(&rf)),
+                detector.clone(),
+                factory(move || Detector::new(&cfg)),
                 to_features,
             );
             vec![detect, features]
         }
         RfMode::BandEnergy => {
-            drop((to_features, featurizer));
-            let (sensor, room, rf) = (
-                args.config.id.clone(),
-                args.config.room.clone(),
-                rf_cfg.clone(),
-            );
+            let cfg = rf.clone();
             vec![add_stage(
                 children,
                 StageName::Detector,
                 format!("{id}/bands"),
-                detector,
-                factory(move || BandWatch::new(sensor.clone(), room.clone(), &rf)),
+                detector.clone(),
+                factory(move || BandWatch::new(sensor.clone(), room.clone(), &cfg)),
                 crate::pipeline::StoreOutlet::new(args.store.clone()),
             )]
         }
     };
+    let to_detector: Link<IqWindow> = edge(args, "detector", detector);
     let label = format!("{id}/source");
-    let radio = match &args.config.rf.source {
-        IqSourceConfig::Simulated => {
-            let cfg = args.config.clone();
+    let radio = match (&rf.source, recording) {
+        (
+            IqSourceConfig::Replay {
+                realtime, repeat, ..
+            },
+            Some(rec),
+        ) => {
+            let (window, realtime, repeat) = (rf.window_samples, *realtime, *repeat);
+            let make = factory(move || ReplayRadio::new(rec.clone(), window, realtime, repeat));
             add_stage(
                 children,
                 StageName::Source,
                 label,
-                source,
-                factory(move || SimulatedRadio::new(&cfg)),
+                Slot::new(),
+                make,
                 to_detector,
             )
         }
-        IqSourceConfig::Replay {
-            path,
-            realtime,
-            repeat,
-        } => {
-            let _ = path; // loaded above
-            let rec = recording
-                .clone()
-                .ok_or_else(|| format!("sensor {id}: recording not loaded"))?;
-            let (window, realtime, repeat) = (args.config.rf.window_samples, *realtime, *repeat);
-            add_stage(
-                children,
-                StageName::Source,
-                label,
-                source,
-                factory(move || ReplayRadio::new(rec.clone(), window, realtime, repeat)),
-                to_detector,
-            )
-        }
-        IqSourceConfig::Iq01Tcp { bind } => {
+        (IqSourceConfig::Iq01Tcp { bind }, _) => {
             let slot = Slot::new();
             let (bind, rejected) = (*bind, Arc::new(AtomicU64::new(0)));
             children.add_actor(
@@ -147,14 +115,41 @@ pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandl
                     rejected: rejected.clone(),
                 },
             );
-            drop(source);
+            // The listener has no stage shell: it cannot be crashed on request.
             StageHandle::new(
                 StageName::Source,
                 move || slot.current().map(|a| a.get_cell()),
                 || false,
             )
         }
+        _ => {
+            let cfg = args.config.clone();
+            add_stage(
+                children,
+                StageName::Source,
+                label,
+                Slot::new(),
+                factory(move || SimulatedRadio::new(&cfg)),
+                to_detector,
+            )
+        }
     };
     stages.insert(0, radio);
     Ok(stages)
+}
+
+/// A bounded edge named `<sensor>/<name>` into the stage in `slot`.
+fn edge<T: Send + 'static>(
+    args: &SensorArgs,
+    name: &str,
+    slot: Slot<crate::pipeline::StageMsg<T>>,
+) -> Link<T> {
+    let label = format!("{}/{name}", args.config.id);
+    Link::new(
+        &label,
+        slot,
+        args.pipeline.edge_capacity,
+        args.pipeline.overflow,
+        args.metrics.clone(),
+    )
 }
