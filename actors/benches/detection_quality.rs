@@ -59,10 +59,25 @@ fn main() {
                     && let Some(b) = m.found
                 {
                     let (ds, de, dl, dh) = edge_errors(&m.truth, &boxes[b]);
+                    if std::env::var_os("EDGE_DEBUG").is_some() {
+                        let (tb, bx) = (&m.truth, &boxes[b]);
+                        let hop = 2048.0 / rec.sample_rate_hz;
+                        let fbin = rec.sample_rate_hz / 4096.0;
+                        eprintln!(
+                            "{:<10} start {:+6.1} stop {:+6.1} hops  lo {:+7.1} hi {:+7.1} bins  bw {:6.1} bins",
+                            class.as_str(),
+                            (bx.start_s - tb.start_s) / hop,
+                            (bx.stop_s - tb.stop_s) / hop,
+                            (bx.freq_lo_hz - tb.freq_lo_hz) / fbin,
+                            (bx.freq_hi_hz - tb.freq_hi_hz) / fbin,
+                            (tb.freq_hi_hz - tb.freq_lo_hz) / fbin
+                        );
+                    }
                     let bw = m.truth.freq_hi_hz - m.truth.freq_lo_hz;
                     let hop = 2048.0 / rec.sample_rate_hz;
                     let fbin = rec.sample_rate_hz / 4096.0;
                     edges.push((
+                        class,
                         ds <= 2.0 * hop && de <= 2.0 * hop,
                         dl <= 0.05 * bw + 2.0 * fbin && dh <= 0.05 * bw + 2.0 * fbin,
                     ));
@@ -79,8 +94,22 @@ fn main() {
         print!("{:>9.2}", *f as f64 / *n as f64);
     }
     println!();
-    let time_ok = edges.iter().filter(|e| e.0).count() as f64 / edges.len().max(1) as f64;
-    let freq_ok = edges.iter().filter(|e| e.1).count() as f64 / edges.len().max(1) as f64;
+    println!("box edges at +6 dB, share of found emitters within the goal");
+    println!("{:<10} {:>6} {:>6}", "class", "time", "freq");
+    for &class in classes {
+        let mine: Vec<_> = edges.iter().filter(|e| e.0 == class).collect();
+        let share = |f: fn(&&(WaveformClass, bool, bool)) -> bool| {
+            mine.iter().filter(|e| f(e)).count() as f64 / mine.len().max(1) as f64
+        };
+        println!(
+            "{:<10} {:>6.2} {:>6.2}",
+            class.as_str(),
+            share(|e| e.1),
+            share(|e| e.2)
+        );
+    }
+    let time_ok = edges.iter().filter(|e| e.1).count() as f64 / edges.len().max(1) as f64;
+    let freq_ok = edges.iter().filter(|e| e.2).count() as f64 / edges.len().max(1) as f64;
     println!(
         "edges at +6 dB: time within 2 hops {:.2}, frequency within 5% of B + 2 bins {:.2} ({} boxes)",
         time_ok,

@@ -1,8 +1,11 @@
-//! Multi-scale CFAR detection on noise-normalised power: each scale averages T rows × F bins
+//! Multi-scale CFAR detection on noise-normalised power: each scale sums T rows × F bins
 //! and compares with the exact threshold for a false-alarm rate, so short strong and long
-//! weak emissions are both found. Sans-IO: rows and floors in, hits out.
+//! weak emissions are both found. Windows overlap by half in time and in frequency; sums are
+//! built from a pyramid of block sums (no running sums to drift). Sans-IO: rows in, hits out.
 
 use serde::{Deserialize, Serialize};
+
+use super::simd;
 
 /// One integration scale: rows in time × bins in frequency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,19 +66,31 @@ impl CfarConfig {
             || self
                 .scales
                 .iter()
-                .any(|s| s.rows == 0 || s.rows > MAX_ROWS || s.bins == 0)
+                .any(|s| !valid(s.rows, MAX_ROWS) || !valid(s.bins, MAX_BINS))
         {
             out.push((
                 "scales",
-                format!("need at least one, each with rows in 1..={MAX_ROWS} and bins ≥ 1"),
+                format!(
+                    "need at least one, each with rows a power of two up to {MAX_ROWS} and \
+                     bins a power of two up to {MAX_BINS}"
+                ),
             ));
         }
         out
     }
 }
 
+fn valid(v: usize, max: usize) -> bool {
+    v.is_power_of_two() && v <= max
+}
+
+/// Occupancy is counted on one row in this many (it is a summary, not a detection).
+const OCCUPANCY_EVERY: u64 = 4;
+
 /// Longest time integration supported.
 pub const MAX_ROWS: usize = 64;
+/// Widest frequency integration supported.
+pub const MAX_BINS: usize = 4096;
 
 /// A detection: the mean normalised power over `bins` [lo, hi) and rows
 /// [row + 1 − rows, row] exceeded the scale's threshold.
@@ -93,27 +108,31 @@ pub struct Hit {
     pub ratio: f32,
 }
 
-struct ScaleState {
-    scale: Scale,
-    threshold: f32,
-    stride: usize,
-    /// Index into the distinct row counts.
-    sum_index: usize,
+/// The scales of one time integration: (bins, threshold on the sum).
+struct RowGroup {
+    rows: usize,
+    tests: Vec<(usize, f32)>,
+}
+
+/// Completed blocks of 2^(i+1) rows: the last two.
+struct Level {
+    prev: Vec<f32>,
+    last: Vec<f32>,
+    blocks: u64,
 }
 
 /// The detector core.
 pub struct Cfar {
     nbins: usize,
-    scales: Vec<ScaleState>,
-    /// Distinct row counts and their running sums over the last `rows` rows.
-    row_counts: Vec<usize>,
-    sums: Vec<Vec<f32>>,
-    /// Ring of the last MAX_ROWS normalised rows.
-    ring: Vec<Vec<f32>>,
-    prefix: Vec<f64>,
-    /// Per distinct row count: bins per prefix block (divides every window size and stride).
-    granularity: Vec<usize>,
-    ratio: Vec<f32>,
+    /// Scales grouped by their row count, ascending.
+    groups: Vec<RowGroup>,
+    levels: Vec<Level>,
+    /// The previous row when a block ended on an even row.
+    prev_row: Vec<f32>,
+    sum: Vec<f32>,
+    /// pools[k]: sums over 2^k adjacent bins.
+    pools: Vec<Vec<f32>>,
+    words: Vec<u64>,
     occupied: usize,
     seen: u64,
 }
@@ -121,173 +140,200 @@ pub struct Cfar {
 impl Cfar {
     /// A detector for rows of `nbins`.
     pub fn new(nbins: usize, cfg: &CfarConfig) -> Self {
-        let mut row_counts: Vec<usize> = cfg
-            .scales
-            .iter()
-            .map(|s| s.rows.clamp(1, MAX_ROWS))
-            .collect();
-        row_counts.sort_unstable();
-        row_counts.dedup();
-        let depth = row_counts.last().copied().unwrap_or(1);
-        let scales: Vec<ScaleState> = cfg
-            .scales
-            .iter()
-            .map(|s| {
-                let rows = s.rows.clamp(1, MAX_ROWS);
-                let bins = s.bins.clamp(1, nbins.max(1));
-                let n_eff = effective_cells(rows, bins, cfg.row_corr, cfg.bin_corr);
-                ScaleState {
-                    scale: Scale { rows, bins },
-                    threshold: gamma_mean_threshold(n_eff, cfg.pfa) as f32,
-                    stride: (bins / 2).max(1),
-                    sum_index: row_counts.iter().position(|r| *r == rows).unwrap_or(0),
-                }
+        let mut groups: Vec<RowGroup> = Vec::new();
+        for s in &cfg.scales {
+            let rows = s.rows.clamp(1, MAX_ROWS).next_power_of_two();
+            let bins = s.bins.clamp(1, nbins.max(1)).next_power_of_two();
+            if bins > nbins.max(1) {
+                continue;
+            }
+            let n_eff = effective_cells(rows, bins, cfg.row_corr, cfg.bin_corr);
+            let thr = (gamma_mean_threshold(n_eff, cfg.pfa) * (rows * bins) as f64) as f32;
+            match groups.iter_mut().find(|g| g.rows == rows) {
+                Some(g) => g.tests.push((bins, thr)),
+                None => groups.push(RowGroup {
+                    rows,
+                    tests: vec![(bins, thr)],
+                }),
+            }
+        }
+        groups.sort_by_key(|g| g.rows);
+        let deepest = groups.last().map_or(1, |g| g.rows);
+        // Blocks of 2, 4, … rows up to half the longest integration.
+        let levels = (1..deepest.trailing_zeros())
+            .map(|_| Level {
+                prev: vec![0.0; nbins],
+                last: vec![0.0; nbins],
+                blocks: 0,
             })
             .collect();
-        let granularity = (0..row_counts.len())
-            .map(|ci| {
-                scales
-                    .iter()
-                    .filter(|s: &&ScaleState| s.sum_index == ci && s.scale.bins > 1)
-                    .fold(0usize, |g, s| gcd(gcd(g, s.stride), s.scale.bins))
-                    .max(1)
-            })
+        let pools = (0..=nbins.max(1).ilog2())
+            .map(|k| vec![0.0; nbins >> k])
             .collect();
         Self {
             nbins,
-            granularity,
-            scales,
-            sums: vec![vec![0.0; nbins]; row_counts.len()],
-            row_counts,
-            ring: vec![vec![0.0; nbins]; depth],
-            prefix: vec![0.0; nbins + 1],
-            ratio: vec![0.0; nbins],
+            groups,
+            levels,
+            prev_row: vec![0.0; nbins],
+            sum: vec![0.0; nbins],
+            pools,
+            words: vec![0; nbins.div_ceil(64)],
             occupied: 0,
             seen: 0,
         }
     }
 
-    /// Cells of the last row more than 6 dB above the floor.
-    pub fn last_occupied(&self) -> usize {
-        self.occupied
+    /// Cells more than 6 dB above the floor in the rows pushed since the last call (an
+    /// estimate from every `OCCUPANCY_EVERY`th row).
+    pub fn take_occupied(&mut self) -> usize {
+        std::mem::take(&mut self.occupied)
     }
 
-    /// The normalised power of the last row pushed (1.0 = noise).
-    pub fn last_ratio(&self) -> &[f32] {
-        &self.ratio
+    /// Feeds normalised rows (`nbins` each, row-major) whose first is row `first`; appends
+    /// hits to `out`.
+    pub fn push(&mut self, first: u64, rows: &[f32], out: &mut Vec<Hit>) {
+        let n = self.nbins;
+        if n == 0 {
+            return;
+        }
+        for (i, ratio) in rows.chunks_exact(n).enumerate() {
+            let row = first + i as u64;
+            let index = self.seen;
+            self.seen += 1;
+            if self.groups.first().is_some_and(|g| g.rows == 1) {
+                self.tests(0, ratio, row, out);
+            }
+            if index.is_multiple_of(OCCUPANCY_EVERY) {
+                self.occupied += OCCUPANCY_EVERY as usize * simd::count_over(ratio, 4.0);
+            }
+            if index % 2 == 1 {
+                let prev = if i > 0 {
+                    &rows[(i - 1) * n..i * n]
+                } else {
+                    &self.prev_row[..]
+                };
+                let g2 = self.groups.iter().position(|g| g.rows == 2);
+                if g2.is_some() || !self.levels.is_empty() {
+                    let mut sum = std::mem::take(&mut self.sum);
+                    simd::add(&mut sum, prev, ratio);
+                    if let Some(g) = g2 {
+                        self.tests(g, &sum, row, out);
+                    }
+                    self.sum = sum;
+                    self.complete(0, row, out);
+                }
+            }
+        }
+        let last = rows.len() / n;
+        if last > 0 && self.seen % 2 == 1 {
+            self.prev_row
+                .copy_from_slice(&rows[(last - 1) * n..last * n]);
+        }
     }
 
-    /// Feeds row `row` (power) with the floor's inverse; appends hits to `out`.
-    pub fn push(&mut self, row: u64, power: &[f32], inv_floor: &[f32], out: &mut Vec<Hit>) {
-        let depth = self.ring.len();
-        let slot = (self.seen as usize) % depth;
-        let mut occupied = 0usize;
-        for ((r, p), i) in self.ratio.iter_mut().zip(power).zip(inv_floor) {
-            *r = p * i;
-            occupied += usize::from(*r > 4.0);
+    /// `self.sum` holds a new block for level `l`: store it, test the scales that span two
+    /// blocks of it, and build the next level's block when two align.
+    fn complete(&mut self, l: usize, row: u64, out: &mut Vec<Hit>) {
+        let Some(level) = self.levels.get_mut(l) else {
+            return;
+        };
+        std::mem::swap(&mut level.prev, &mut level.last);
+        std::mem::swap(&mut level.last, &mut self.sum);
+        level.blocks += 1;
+        if level.blocks < 2 {
+            return;
         }
-        self.occupied = occupied;
-        self.seen += 1;
-        // Running sums: add the new row, drop the one that left each window.
-        for (ci, &count) in self.row_counts.iter().enumerate() {
-            let sum = &mut self.sums[ci];
-            if count == 1 {
-                continue; // the row itself
-            }
-            if self.seen > count as u64 {
-                let old = &self.ring[(slot + depth - count) % depth];
-                for ((s, n), o) in sum.iter_mut().zip(&self.ratio).zip(old) {
-                    *s += n - o;
-                }
-            } else {
-                for (s, n) in sum.iter_mut().zip(&self.ratio) {
-                    *s += n;
-                }
-            }
+        let rows = 2usize << (l + 1);
+        let group = self.groups.iter().position(|g| g.rows == rows);
+        let build = level.blocks % 2 == 0 && l + 1 < self.levels.len();
+        if group.is_none() && !build {
+            return;
         }
-        self.ring[slot].copy_from_slice(&self.ratio);
-        // f32 running sums keep the rounding error of every strong cell that passed through;
-        // rebuild them from the ring once per ring length so a burst cannot blind a bin.
-        if self.seen.is_multiple_of(depth as u64) {
-            for (ci, &count) in self.row_counts.iter().enumerate() {
-                if count == 1 || self.seen < count as u64 {
-                    continue;
-                }
-                let sum = &mut self.sums[ci];
-                sum.fill(0.0);
-                for back in 0..count {
-                    let row = &self.ring[(slot + depth - back) % depth];
-                    for (s, v) in sum.iter_mut().zip(row) {
-                        *s += v;
-                    }
-                }
-            }
+        let mut sum = std::mem::take(&mut self.sum);
+        let level = &self.levels[l];
+        simd::add(&mut sum, &level.prev, &level.last);
+        if let Some(g) = group {
+            self.tests(g, &sum, row, out);
         }
+        self.sum = sum;
+        if build {
+            self.complete(l + 1, row, out);
+        }
+    }
 
-        let mut last_sum = usize::MAX;
-        for st in &self.scales {
-            let count = st.scale.rows;
-            if self.seen < count as u64 {
-                continue;
-            }
-            let sum: &[f32] = if count == 1 {
-                &self.ratio
+    /// Runs group `g`'s tests on `sum` (its row count of rows ending at `row`).
+    fn tests(&mut self, g: usize, sum: &[f32], row: u64, out: &mut Vec<Hit>) {
+        let groups = std::mem::take(&mut self.groups);
+        self.run_tests(&groups[g], sum, row, out);
+        self.groups = groups;
+    }
+
+    fn run_tests(&mut self, group: &RowGroup, sum: &[f32], row: u64, out: &mut Vec<Hit>) {
+        let rows = group.rows;
+        // Pool only as far as the widest scale needs; start at 8 bins when nothing is finer.
+        let finest = group
+            .tests
+            .iter()
+            .filter(|(f, _)| *f > 1)
+            .map(|(f, _)| f.trailing_zeros() - 1)
+            .min();
+        let widest = group
+            .tests
+            .iter()
+            .map(|(f, _)| f.trailing_zeros().saturating_sub(1))
+            .max()
+            .unwrap_or(0) as usize;
+        if let Some(finest) = finest {
+            let start = if finest >= 3 { 3 } else { 1 };
+            if start == 3 {
+                simd::sum8(&mut self.pools[3], sum);
             } else {
-                &self.sums[st.sum_index]
-            };
-            let norm = 1.0 / (count * st.scale.bins) as f32;
-            if st.scale.bins == 1 {
-                let thr = st.threshold * count as f32;
-                for (k, v) in sum.iter().enumerate() {
-                    if *v > thr {
-                        out.push(Hit {
-                            row,
-                            rows: count as u32,
-                            lo: k as u32,
-                            hi: k as u32 + 1,
-                            ratio: v / count as f32,
-                        });
+                simd::pairwise(&mut self.pools[1], sum);
+            }
+            for k in start + 1..=widest.min(self.pools.len() - 1) {
+                let (lower, upper) = self.pools.split_at_mut(k);
+                simd::pairwise(&mut upper[0], &lower[k - 1]);
+            }
+        }
+        for &(bins, thr) in &group.tests {
+            let norm = 1.0 / (rows * bins) as f32;
+            let mark = out.len();
+            // Overlapping windows of one scale that fire together become one hit (their
+            // union, the strongest mean): a strong emission gives a few hits, not thousands.
+            let mut hit = |lo: usize, s: f32| {
+                let (lo, hi, ratio) = (lo as u32, (lo + bins) as u32, s * norm);
+                let mine = out.len() > mark;
+                match out.last_mut() {
+                    Some(h) if mine && lo <= h.hi => {
+                        h.hi = h.hi.max(hi);
+                        h.ratio = h.ratio.max(ratio);
                     }
-                }
-                continue;
-            }
-            // Prefix sums over blocks of `g` bins (every window edge is a block edge): the
-            // serial part is g times shorter and the block sums vectorise.
-            let g = self.granularity[st.sum_index];
-            if last_sum != st.sum_index {
-                let mut acc = 0.0f64;
-                self.prefix[0] = 0.0;
-                for (p, block) in self.prefix[1..].iter_mut().zip(sum.chunks_exact(g)) {
-                    acc += f64::from(block.iter().sum::<f32>());
-                    *p = acc;
-                }
-                last_sum = st.sum_index;
-            }
-            let f = st.scale.bins;
-            // Walk in block units: no division in the loop.
-            let (blocks, f_b, step_b) = (self.nbins / g, f / g, (st.stride / g).max(1));
-            let thr = st.threshold;
-            let prefix = &self.prefix[..=blocks];
-            let mut b = 0;
-            while b + f_b <= blocks {
-                let mean = ((prefix[b + f_b] - prefix[b]) as f32) * norm;
-                if mean > thr {
-                    out.push(Hit {
+                    _ => out.push(Hit {
                         row,
-                        rows: count as u32,
-                        lo: (b * g) as u32,
-                        hi: ((b + f_b) * g) as u32,
-                        ratio: mean,
-                    });
+                        rows: rows as u32,
+                        lo,
+                        hi,
+                        ratio,
+                    }),
                 }
-                b += step_b;
+            };
+            if bins == 1 {
+                simd::exceed(sum, thr, &mut self.words);
+                for (w, &word) in self.words.iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let k = w * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        hit(k, sum[k]);
+                    }
+                }
+            } else {
+                let half = bins / 2;
+                let pool = &self.pools[half.trailing_zeros() as usize];
+                simd::adjacent_over(pool, thr, &mut |j, s| hit(j * half, s));
             }
         }
     }
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// Independent cells worth of T rows × F bins.

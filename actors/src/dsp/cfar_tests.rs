@@ -25,17 +25,21 @@ fn false_alarm_rate_on_independent_noise_matches_the_design() {
         ..CfarConfig::default()
     };
     let mut cfar = Cfar::new(nbins, &cfg);
-    let inv = vec![1.0f32; nbins];
     let mut hits = Vec::new();
     let rows = 2000;
     for r in 0..rows {
         let row: Vec<f32> = (0..nbins)
             .map(|_| -(1.0 - rng.random::<f32>()).max(1e-12).ln())
             .collect();
-        cfar.push(r, &row, &inv, &mut hits);
+        cfar.push(r, &row, &mut hits);
     }
     for s in &cfg.scales {
-        let tests = (rows as usize - s.rows + 1) * ((nbins - s.bins) / (s.bins / 2).max(1) + 1);
+        let evals = if s.rows == 1 {
+            rows as usize
+        } else {
+            rows as usize / (s.rows / 2) - 1
+        };
+        let tests = evals * ((nbins - s.bins) / (s.bins / 2).max(1) + 1);
         let n = hits
             .iter()
             .filter(|h| h.rows as usize == s.rows && (h.hi - h.lo) as usize == s.bins)
@@ -49,7 +53,6 @@ fn false_alarm_rate_on_independent_noise_matches_the_design() {
 fn finds_a_weak_wide_signal_by_integration_and_a_strong_short_one_directly() {
     let nbins = 1024;
     let mut cfar = Cfar::new(nbins, &CfarConfig::default());
-    let inv = vec![1.0f32; nbins];
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
     let mut hits = Vec::new();
     for r in 0..40u64 {
@@ -65,7 +68,7 @@ fn finds_a_weak_wide_signal_by_integration_and_a_strong_short_one_directly() {
                 -mean * (1.0 - rng.random::<f32>()).max(1e-12).ln()
             })
             .collect();
-        cfar.push(r, &row, &inv, &mut hits);
+        cfar.push(r, &row, &mut hits);
     }
     assert!(
         hits.iter().any(|h| h.lo >= 150 && h.hi <= 650),
@@ -90,7 +93,6 @@ fn a_huge_burst_does_not_blind_a_bin_afterwards() {
         ..CfarConfig::default()
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(8);
-    let inv = vec![1.0f32; nbins];
     let mut count_hits = |burst: f32| {
         let mut hits = Vec::new();
         let mut cfar = Cfar::new(nbins, &cfg);
@@ -106,14 +108,15 @@ fn a_huge_burst_does_not_blind_a_bin_afterwards() {
                 })
                 .collect();
             hits.clear();
-            cfar.push(r, &row, &inv, &mut hits);
+            cfar.push(r, &row, &mut hits);
             n += hits.iter().filter(|h| h.lo == 10 && r > 300).count();
         }
         n
     };
     let clean = count_hits(1.0);
     let after_burst = count_hits(1e9);
-    assert!(clean > 100, "the 4.8 dB signal is seen: {clean}");
+    // Tested every 8 rows: about 210 windows after row 300.
+    assert!(clean > 20, "the 4.8 dB signal is seen: {clean}");
     assert!(
         after_burst * 10 >= clean * 8,
         "after a 1e9 burst: {after_burst} hits vs {clean}"

@@ -99,10 +99,9 @@ pub struct IqRecording {
 
 /// Interleaved little-endian-decoded i16 I/Q pairs to complex samples (full scale 1.0).
 pub fn cs16_to_cf32(iq: &[i16]) -> Vec<Complex32> {
-    const SCALE: f32 = 1.0 / 32768.0;
-    iq.chunks_exact(2)
-        .map(|p| Complex32::new(f32::from(p[0]) * SCALE, f32::from(p[1]) * SCALE))
-        .collect()
+    let mut out = Vec::with_capacity(iq.len() / 2);
+    super::simd::cs16_into(&mut out, iq);
+    out
 }
 
 /// Complex samples to interleaved i16 I/Q pairs, saturating outside ±1.0.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
-use super::Complex32;
+use super::{Complex32, simd};
 
 /// Window functions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +85,7 @@ impl StftConfig {
 pub struct Stft {
     nfft: usize,
     hop: usize,
+    /// Window coefficients, each twice (re, im).
     window: Vec<f32>,
     fft: Arc<dyn Fft<f32>>,
     /// Samples not yet consumed by a frame (at most nfft − 1 after each push).
@@ -94,6 +95,7 @@ pub struct Stft {
     row: Vec<f32>,
     scale: f32,
     frames: u64,
+    peak: f32,
 }
 
 impl Stft {
@@ -101,8 +103,10 @@ impl Stft {
     pub fn new(config: &StftConfig) -> Self {
         let nfft = config.nfft.max(2);
         let fft = FftPlanner::<f32>::new().plan_fft_forward(nfft);
-        let window = config.window.coefficients(nfft);
-        let energy: f32 = window.iter().map(|w| w * w).sum();
+        let coefficients = config.window.coefficients(nfft);
+        let energy: f32 = coefficients.iter().map(|w| w * w).sum();
+        // Each value twice: it multiplies a sample's re and im in one flat pass.
+        let window = coefficients.iter().flat_map(|w| [*w, *w]).collect();
         Self {
             nfft,
             hop: config.hop.clamp(1, nfft),
@@ -114,6 +118,7 @@ impl Stft {
             row: vec![0.0; nfft],
             scale: 1.0 / energy.max(f32::MIN_POSITIVE),
             frames: 0,
+            peak: 0.0,
         }
     }
 
@@ -127,6 +132,11 @@ impl Stft {
         self.hop
     }
 
+    /// The largest power in any row since the last call.
+    pub fn take_peak(&mut self) -> f32 {
+        std::mem::take(&mut self.peak)
+    }
+
     /// Rows produced so far.
     pub fn frames(&self) -> u64 {
         self.frames
@@ -135,39 +145,76 @@ impl Stft {
     /// Feeds samples; calls `on_row(row_index, power)` for every completed frame.
     /// Row `i` covers samples `i·hop .. i·hop + nfft` of the stream.
     pub fn push(&mut self, samples: &[Complex32], mut on_row: impl FnMut(u64, &[f32])) {
-        let mut input = samples;
-        loop {
-            let have = self.pending.len();
-            if have + input.len() < self.nfft {
-                self.pending.extend_from_slice(input);
-                return;
+        let mut row = std::mem::take(&mut self.row);
+        self.frames_of(samples, |stft, start| {
+            stft.transform(start, samples, &mut row);
+            on_row(stft.frames - 1, &row);
+        });
+        self.row = row;
+    }
+
+    /// Feeds samples; appends every completed row to `out` (`nfft` values each) and
+    /// returns the index of the first (or of the next row, when none completed).
+    pub fn push_rows(&mut self, samples: &[Complex32], out: &mut Vec<f32>) -> u64 {
+        let first = self.frames;
+        let (n, hop) = (self.nfft, self.hop);
+        let total = self.pending.len() + samples.len();
+        let rows = if total >= n { (total - n) / hop + 1 } else { 0 };
+        let at = out.len();
+        out.resize(at + rows * n, 0.0);
+        let mut dst = out[at..].chunks_exact_mut(n);
+        self.frames_of(samples, |stft, start| {
+            if let Some(row) = dst.next() {
+                stft.transform(start, samples, row);
             }
-            // Take what completes one frame; run it; keep the overlap.
-            let take = self.nfft - have;
-            self.pending.extend_from_slice(&input[..take]);
-            input = &input[take..];
-            self.transform();
-            on_row(self.frames, &self.row);
+        });
+        first
+    }
+
+    /// Calls `frame(self, start)` for every frame of pending ++ `samples` (`start` indexes
+    /// that concatenation), then keeps what the next frame needs.
+    fn frames_of(&mut self, samples: &[Complex32], mut frame: impl FnMut(&mut Self, usize)) {
+        let total = self.pending.len() + samples.len();
+        let mut start = 0;
+        while total - start >= self.nfft {
             self.frames += 1;
-            self.pending.drain(..self.hop);
+            frame(self, start);
+            start += self.hop;
+        }
+        // Keep the tail from `start` on.
+        let have = self.pending.len();
+        if start >= have {
+            self.pending.clear();
+            self.pending.extend_from_slice(&samples[start - have..]);
+        } else {
+            self.pending.drain(..start);
+            self.pending.extend_from_slice(samples);
         }
     }
 
-    fn transform(&mut self) {
-        for ((b, s), w) in self.buf.iter_mut().zip(&self.pending).zip(&self.window) {
-            *b = Complex32::new(s.re * w, s.im * w);
+    /// Windows the frame at `start` of pending ++ `samples`, transforms it and writes the
+    /// fft-shifted power to `row`.
+    fn transform(&mut self, start: usize, samples: &[Complex32], row: &mut [f32]) {
+        let n = self.nfft;
+        let have = self.pending.len();
+        if start >= have {
+            let s = start - have;
+            simd::windowed(&mut self.buf, &samples[s..s + n], &self.window);
+        } else {
+            let a = (have - start).min(n);
+            let (head, tail) = self.buf.split_at_mut(a);
+            let (wa, wb) = self.window.split_at(2 * a);
+            simd::windowed(head, &self.pending[start..start + a], wa);
+            simd::windowed(tail, &samples[..n - a], wb);
         }
         self.fft
             .process_with_scratch(&mut self.buf, &mut self.scratch);
-        let half = self.nfft / 2;
-        let (neg, pos) = self.row.split_at_mut(self.nfft - half);
+        let half = n / 2;
+        let (neg, pos) = row.split_at_mut(n - half);
         // fftshift: output bins [half..nfft) (negative frequencies) first.
-        for (r, c) in neg.iter_mut().zip(&self.buf[half..]) {
-            *r = c.norm_sqr() * self.scale;
-        }
-        for (r, c) in pos.iter_mut().zip(&self.buf[..half]) {
-            *r = c.norm_sqr() * self.scale;
-        }
+        let a = simd::power(neg, &self.buf[half..], self.scale);
+        let b = simd::power(pos, &self.buf[..half], self.scale);
+        self.peak = self.peak.max(a).max(b);
     }
 
     /// Baseband frequency (Hz) of the centre of row bin `bin` at `sample_rate`.

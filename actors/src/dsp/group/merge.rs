@@ -19,7 +19,8 @@ pub(super) fn merge_fragments(boxes: &mut Vec<RawBox>, cfg: &GroupConfig) {
                 let span = a.hi.max(b.hi) - a.lo.min(b.lo);
                 let pulse = freq_overlap && d <= cfg.pulse_gap_rows as i64;
                 let hop = d.unsigned_abs() <= cfg.hop_gap_rows && span <= cfg.hop_span_bins;
-                if pulse || hop {
+                let revisits = d < 0 && span <= cfg.hop_span_bins && interleaved(a, b);
+                if pulse || hop || revisits {
                     let b = boxes.remove(j);
                     absorb(&mut boxes[i], b);
                     changed = true;
@@ -28,6 +29,29 @@ pub(super) fn merge_fragments(boxes: &mut Vec<RawBox>, cfg: &GroupConfig) {
             }
         }
     }
+}
+
+/// Whether two boxes that overlap in time take turns: each fired alone on several rows and
+/// hardly ever on the same row as the other (a hopper revisiting its frequencies does this;
+/// two emitters that are on together do not).
+fn interleaved(a: &RawBox, b: &RawBox) -> bool {
+    let (x, y) = (&a.active_rows, &b.active_rows);
+    if x.len() < 2 || y.len() < 2 {
+        return false;
+    }
+    let (mut i, mut j, mut both) = (0, 0, 0usize);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both * 5 <= x.len().min(y.len())
 }
 
 fn absorb(a: &mut RawBox, b: RawBox) {
@@ -41,6 +65,9 @@ fn absorb(a: &mut RawBox, b: RawBox) {
     a.hi = a.hi.max(b.hi);
     a.peak_ratio = a.peak_ratio.max(b.peak_ratio);
     a.fragments += b.fragments;
+    a.active_rows.extend_from_slice(&b.active_rows);
+    a.active_rows.sort_unstable();
+    a.active_rows.dedup();
 }
 
 /// Non-maximum suppression: a box mostly inside a stronger one is dropped.

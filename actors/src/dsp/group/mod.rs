@@ -38,7 +38,7 @@ impl Default for GroupConfig {
             freq_gap_bins: 3,
             max_gap_rows: 4,
             pulse_gap_rows: 40,
-            hop_gap_rows: 3,
+            hop_gap_rows: 8,
             hop_span_bins: 2048,
             margin_bins: 24,
             max_boxes: 64,
@@ -68,6 +68,9 @@ pub struct RawBox {
     pub effective_bins: f32,
     /// Number of fragments merged into it.
     pub fragments: u32,
+    /// Rows where a single-row window fired on it, ascending (how a hopper that revisits its
+    /// frequencies is told from emitters that are on at the same time).
+    pub active_rows: Vec<u64>,
 }
 
 struct Track {
@@ -83,6 +86,39 @@ struct Track {
     fragments: u32,
     opened: u64,
     start_fixed: bool,
+    /// Rows without a hit before it closes.
+    quiet_rows: u64,
+    /// Half the integration of the hits that opened (then last extended) it: windows are
+    /// that far apart, so the emission may begin (end) up to that many rows earlier (later).
+    stride: u64,
+    /// `stride` when it opened.
+    open_stride: u64,
+    /// Whether fine windows (narrower than `COARSE_BINS`) found it.
+    fine: bool,
+    /// See [`RawBox::active_rows`].
+    active_rows: Vec<u64>,
+}
+
+/// Windows this wide or wider are coarse: they fire up to their width beside a strong
+/// emission, so they only shape tracks no fine window has found.
+const COARSE_BINS: u32 = 64;
+
+fn is_coarse(h: &Hit) -> bool {
+    h.hi - h.lo >= COARSE_BINS
+}
+
+/// A disjoint union of one row's hits.
+struct Interval {
+    lo: u32,
+    hi: u32,
+    /// Earliest row the integrations reach back to.
+    start: u64,
+    peak: f32,
+    /// Longest integration.
+    rows: u32,
+    coarse: bool,
+    /// Whether a single-row window is among its hits.
+    single_row: bool,
 }
 
 /// Normalised rows kept for looking back when a track opens or closes.
@@ -94,7 +130,7 @@ pub struct Grouper {
     nbins: u32,
     open: Vec<Track>,
     closed: Vec<RawBox>,
-    intervals: Vec<(u32, u32, u64, f32)>,
+    intervals: Vec<Interval>,
     ring: Vec<Vec<f32>>,
     ring_rows: Vec<u64>,
 }
@@ -113,54 +149,87 @@ impl Grouper {
         }
     }
 
+    /// Bins per row.
+    pub fn nbins(&self) -> usize {
+        self.nbins as usize
+    }
+
     /// Feeds the hits of row `row` and that row's normalised power.
     pub fn push(&mut self, row: u64, hits: &[Hit], ratio: &[f32]) {
         let slot = (row % RING as u64) as usize;
         self.ring[slot].copy_from_slice(ratio);
         self.ring_rows[slot] = row;
-        // 1. Union the hits into disjoint intervals (lo, hi, earliest start row, peak).
+        // 1. Union the hits into disjoint intervals, fine windows apart from coarse ones.
         self.intervals.clear();
         let mut sorted: Vec<&Hit> = hits.iter().collect();
-        sorted.sort_by_key(|h| h.lo);
+        sorted.sort_unstable_by_key(|h| (is_coarse(h), h.lo, h.hi));
         for h in sorted {
             let start = h.row + 1 - u64::from(h.rows);
+            let coarse = is_coarse(h);
             match self.intervals.last_mut() {
-                Some(last) if h.lo <= last.1 + self.cfg.freq_gap_bins => {
-                    last.1 = last.1.max(h.hi);
-                    last.2 = last.2.min(start);
-                    last.3 = last.3.max(h.ratio);
+                Some(last) if last.coarse == coarse && h.lo <= last.hi + self.cfg.freq_gap_bins => {
+                    last.hi = last.hi.max(h.hi);
+                    last.start = last.start.min(start);
+                    last.peak = last.peak.max(h.ratio);
+                    last.rows = last.rows.max(h.rows);
+                    last.single_row |= h.rows == 1;
                 }
-                _ => self.intervals.push((h.lo, h.hi, start, h.ratio)),
+                _ => self.intervals.push(Interval {
+                    lo: h.lo,
+                    hi: h.hi,
+                    start,
+                    peak: h.ratio,
+                    rows: h.rows,
+                    coarse,
+                    single_row: h.rows == 1,
+                }),
             }
         }
         // 2. Extend (and merge) open tracks that overlap each interval; else open new ones.
-        for &(lo, hi, start, peak) in &self.intervals {
-            let gap = self.cfg.freq_gap_bins;
+        let gap = self.cfg.freq_gap_bins;
+        for iv in &self.intervals {
             let touching: Vec<usize> = self
                 .open
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| lo <= t.hi + gap && t.lo <= hi + gap)
+                .filter(|(_, t)| iv.lo <= t.hi + gap && t.lo <= iv.hi + gap)
                 .map(|(i, _)| i)
                 .collect();
+            let quiet = self.cfg.max_gap_rows + u64::from(iv.rows / 2);
+            if iv.coarse && touching.iter().any(|i| self.open[*i].fine) {
+                // A wide window beside an emission that fine windows resolve fires on that
+                // emission's own energy: it keeps the tracks alive but neither widens nor
+                // joins them (or a strong emission would swallow its neighbours).
+                for &i in &touching {
+                    let t = &mut self.open[i];
+                    t.row_last = row;
+                    t.quiet_rows = t.quiet_rows.max(quiet);
+                }
+                continue;
+            }
             let mut track = match touching.first() {
                 None => {
                     // The integration reached back to `start`; the ring holds rows that far.
-                    let back = (start..row)
+                    let back = (iv.start..row)
                         .filter(|r| self.ring_rows[(r % RING as u64) as usize] == *r)
                         .count() as u64;
                     Track {
                         row_start: row - back,
                         row_last: row,
-                        lo,
-                        hi,
-                        peak,
-                        acc_lo: lo,
+                        lo: iv.lo,
+                        hi: iv.hi,
+                        peak: iv.peak,
+                        acc_lo: iv.lo,
                         acc: Vec::new(),
                         rows: 0,
                         fragments: 1,
+                        active_rows: Vec::new(),
                         opened: row,
                         start_fixed: false,
+                        quiet_rows: 0,
+                        stride: u64::from(iv.rows / 2),
+                        open_stride: u64::from(iv.rows / 2),
+                        fine: false,
                     }
                 }
                 Some(_) => {
@@ -173,9 +242,16 @@ impl Grouper {
                 }
             };
             track.row_last = row;
-            track.lo = track.lo.min(lo);
-            track.hi = track.hi.max(hi);
-            track.peak = track.peak.max(peak);
+            // A scale of r rows is tested every r/2 rows: wait that long for its next hit.
+            track.quiet_rows = quiet;
+            track.stride = u64::from(iv.rows / 2);
+            track.lo = track.lo.min(iv.lo);
+            track.hi = track.hi.max(iv.hi);
+            track.peak = track.peak.max(iv.peak);
+            track.fine |= !iv.coarse;
+            if iv.single_row && track.active_rows.last() != Some(&row) {
+                track.active_rows.push(row);
+            }
             self.open.push(track);
         }
         // 3. Accumulate this row's spectrum around every open track (for edge refinement).
@@ -191,7 +267,9 @@ impl Grouper {
             }
             t.rows += 1;
             if !t.start_fixed && row >= t.opened + START_SETTLE_ROWS {
-                let from = t.row_start;
+                // Search from a stride before the first window: the emission may have begun
+                // between two windows.
+                let from = t.row_start.saturating_sub(t.open_stride);
                 if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, row, t.lo, t.hi)
                     && let Some((first, _)) = trim(&p, t.hi - t.lo)
                 {
@@ -201,10 +279,9 @@ impl Grouper {
             }
         }
         // 4. Close quiet tracks.
-        let max_gap = self.cfg.max_gap_rows;
         let mut i = 0;
         while i < self.open.len() {
-            if row.saturating_sub(self.open[i].row_last) > max_gap {
+            if row.saturating_sub(self.open[i].row_last) > self.open[i].quiet_rows {
                 let t = self.open.swap_remove(i);
                 let b = self.finish(t);
                 self.closed.push(b);
@@ -269,6 +346,14 @@ fn grow(t: &mut Track, lo: u32, hi: u32) {
     }
 }
 
+/// The union of two ascending row lists, ascending.
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out: Vec<u64> = a.iter().chain(b).copied().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 fn merge_tracks(a: &mut Track, b: Track) {
     a.row_start = a.row_start.min(b.row_start);
     a.row_last = a.row_last.max(b.row_last);
@@ -276,6 +361,9 @@ fn merge_tracks(a: &mut Track, b: Track) {
     a.hi = a.hi.max(b.hi);
     a.peak = a.peak.max(b.peak);
     a.fragments += b.fragments;
+    a.fine |= b.fine;
+    a.active_rows = merge_sorted(&a.active_rows, &b.active_rows);
+    a.open_stride = a.open_stride.max(b.open_stride);
     // Both saw the same recent rows: keep the longer accumulation (the next row widens it).
     if b.rows > a.rows {
         a.acc_lo = b.acc_lo;

@@ -33,9 +33,10 @@ pub(super) fn ring_profile(
         .collect()
 }
 
-/// Where a band of `width` bins clearly holds the emission in a per-row profile: the first
-/// and last row whose 3-row mean is above noise by 3σ — or `None` when the rows are too
-/// weak to judge (integrating scales found it; keep their extent).
+/// Where a band of `width` bins holds the emission in a per-row profile: the first and
+/// last row whose 3-row mean reaches half the emission's level above noise (rows overlap,
+/// so the level ramps over about two rows and the half-way row is the edge) — or `None`
+/// when the rows are too weak to judge (integrating scales found it; keep their extent).
 pub(super) fn trim(profile: &[f32], width: u32) -> Option<(usize, usize)> {
     let n = profile.len();
     if n < 3 {
@@ -47,18 +48,29 @@ pub(super) fn trim(profile: &[f32], width: u32) -> Option<(usize, usize)> {
             profile[a..b].iter().sum::<f32>() / (b - a) as f32
         })
         .collect();
-    let thr = 1.0 + 3.0 * (1.5 / (3.0 * width.max(1) as f32)).sqrt();
+    let noise = 1.0 + 3.0 * (1.5 / (3.0 * width.max(1) as f32)).sqrt();
     let mut sorted = smooth.clone();
     sorted.sort_by(f32::total_cmp);
-    if sorted[n * 3 / 4] <= thr {
+    let level = sorted[n * 3 / 4];
+    if level <= noise {
         return None;
     }
+    let thr = noise.max(1.0 + 0.5 * (level - 1.0));
     let first = smooth.iter().position(|v| *v > thr)?;
     let last = smooth.iter().rposition(|v| *v > thr)?;
     Some((first, last))
 }
 
 impl Grouper {
+    /// The newest row in the ring.
+    fn newest_row(&self) -> Option<u64> {
+        self.ring_rows
+            .iter()
+            .copied()
+            .filter(|r| *r != u64::MAX)
+            .max()
+    }
+
     /// Closes a track: refines its band on the averaged spectrum and its end on the ring,
     /// and measures it.
     pub(super) fn finish(&self, t: Track) -> RawBox {
@@ -114,10 +126,19 @@ impl Grouper {
         };
         let mean_ratio = band.iter().sum::<f32>() / band.len().max(1) as f32;
         // End: integrating scales keep firing after the emission stops; trim on the ring.
+        // Windows are `stride` rows apart: the emission may run up to that far past the last
+        // one that fired. Look as far as the ring holds.
         let mut row_stop = t.row_last;
         let from = t.row_start.max(t.row_last.saturating_sub(40));
-        if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, t.row_last, lo, hi)
-            && let Some((_, last)) = trim(&p, hi - lo)
+        let to = (t.row_last + t.stride).min(self.newest_row().unwrap_or(t.row_last));
+        if let Some(p) = ring_profile(
+            &self.ring,
+            &self.ring_rows,
+            from,
+            to.max(t.row_last),
+            lo,
+            hi,
+        ) && let Some((_, last)) = trim(&p, hi - lo)
         {
             row_stop = from + last as u64;
         }
@@ -131,6 +152,7 @@ impl Grouper {
             excess,
             effective_bins,
             fragments: t.fragments,
+            active_rows: t.active_rows,
         }
     }
 }

@@ -1,0 +1,266 @@
+//! The spectral path's inner loops, compiled twice: for AVX2+FMA (picked once per call by
+//! run-time detection) and for the baseline target. No reassociation: both give the same bits.
+
+use super::Complex32;
+
+/// Defines `pub fn $name` whose body is compiled for AVX2+FMA and for the baseline target,
+/// choosing at run time. The body must be plain loops the compiler can vectorise.
+macro_rules! kernel {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn imp($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn wide($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has the features `wide` was compiled for.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
+/// Complex samples as interleaved re, im components.
+pub fn flat(x: &[Complex32]) -> &[f32] {
+    // SAFETY: `Complex<f32>` is `#[repr(C)]` { re, im }: two f32s, no padding.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len() * 2) }
+}
+
+/// Mutable complex samples as interleaved re, im components.
+pub fn flat_mut(x: &mut [Complex32]) -> &mut [f32] {
+    // SAFETY: as in `flat`; the borrow is exclusive and covers the same bytes.
+    unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<f32>(), x.len() * 2) }
+}
+
+/// `out[i] = x[i] · w2[i]` over interleaved components (`w2` holds each window value twice).
+pub fn windowed(out: &mut [Complex32], x: &[Complex32], w2: &[f32]) {
+    mul(flat_mut(out), flat(x), w2);
+}
+
+kernel! {
+    /// `out[i] = a[i] · b[i]`.
+    pub fn mul(out: &mut [f32], a: &[f32], b: &[f32]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            *o = x * y;
+        }
+    }
+}
+
+/// `out[i] = |x[i]|² · scale`; returns the largest (0 for none or NaN).
+pub fn power(out: &mut [f32], x: &[Complex32], scale: f32) -> f32 {
+    power_flat(out, flat(x), scale)
+}
+
+kernel! {
+    /// `out[i] = (x[2i]² + x[2i+1]²) · scale`; returns the largest (0 for none or NaN).
+    pub fn power_flat(out: &mut [f32], x: &[f32], scale: f32) -> f32 {
+        let mut lanes = [0.0f32; 8];
+        let mut o8 = out.chunks_exact_mut(8);
+        let mut x16 = x.chunks_exact(16);
+        for (o, c) in (&mut o8).zip(&mut x16) {
+            for i in 0..8 {
+                o[i] = (c[2 * i] * c[2 * i] + c[2 * i + 1] * c[2 * i + 1]) * scale;
+                lanes[i] = if o[i] > lanes[i] { o[i] } else { lanes[i] };
+            }
+        }
+        let mut m = lanes.iter().fold(0.0f32, |a, b| if *b > a { *b } else { a });
+        for (o, c) in o8.into_remainder().iter_mut().zip(x16.remainder().chunks_exact(2)) {
+            *o = (c[0] * c[0] + c[1] * c[1]) * scale;
+            m = if *o > m { *o } else { m };
+        }
+        m
+    }
+}
+
+/// Interleaved i16 I/Q pairs to complex samples scaled to ±1.0 (appended to `out`).
+pub fn cs16_into(out: &mut Vec<Complex32>, iq: &[i16]) {
+    let at = out.len();
+    out.resize(at + iq.len() / 2, Complex32::default());
+    i16_to_f32(flat_mut(&mut out[at..]), iq);
+}
+
+kernel! {
+    /// `out[i] = iq[i] / 32768`.
+    pub fn i16_to_f32(out: &mut [f32], iq: &[i16]) {
+        const SCALE: f32 = 1.0 / 32768.0;
+        for (o, v) in out.iter_mut().zip(iq) {
+            *o = f32::from(*v) * SCALE;
+        }
+    }
+}
+
+kernel! {
+    /// Whether every component is finite.
+    pub fn all_finite(x: &[Complex32]) -> bool {
+        let mut finite = 0usize;
+        for c in x {
+            finite += usize::from(c.re.is_finite()) + usize::from(c.im.is_finite());
+        }
+        finite == 2 * x.len()
+    }
+}
+
+kernel! {
+    /// `row[i] *= by[i]`.
+    pub fn mul_assign(row: &mut [f32], by: &[f32]) {
+        for (r, b) in row.iter_mut().zip(by) {
+            *r *= b;
+        }
+    }
+}
+
+kernel! {
+    /// `acc[i] += x[i]`.
+    pub fn add_assign(acc: &mut [f32], x: &[f32]) {
+        for (a, v) in acc.iter_mut().zip(x) {
+            *a += v;
+        }
+    }
+}
+
+kernel! {
+    /// `out[i] = median(a[i], b[i], c[i]) · scale`.
+    pub fn median3(out: &mut [f32], a: &[f32], b: &[f32], c: &[f32], scale: f32) {
+        for (((o, x), y), z) in out.iter_mut().zip(a).zip(b).zip(c) {
+            let (lo, hi) = if x < y { (*x, *y) } else { (*y, *x) };
+            let m = if *z < lo { lo } else if *z > hi { hi } else { *z };
+            *o = m * scale;
+        }
+    }
+}
+
+kernel! {
+    /// `out[i] = a[i] + b[i]`.
+    pub fn add(out: &mut [f32], a: &[f32], b: &[f32]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
+    }
+}
+
+kernel! {
+    /// `out[j] = x[2j] + x[2j+1]`: halves the resolution.
+    pub fn pairwise(out: &mut [f32], x: &[f32]) {
+        for (o, p) in out.iter_mut().zip(x.chunks_exact(2)) {
+            *o = p[0] + p[1];
+        }
+    }
+}
+
+kernel! {
+    /// `out[j] = Σ x[8j .. 8j+8]`, summed as a balanced tree.
+    pub fn sum8(out: &mut [f32], x: &[f32]) {
+        for (o, c) in out.iter_mut().zip(x.chunks_exact(8)) {
+            *o = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+        }
+    }
+}
+
+kernel! {
+    /// Exponential average of noise-only cells: where `power[i] · inv[i] < censor`,
+    /// `mean[i] += alpha · (power[i] − mean[i])`.
+    pub fn censored_average(mean: &mut [f32], power: &[f32], inv: &[f32], alpha: f32, censor: f32) {
+        for ((m, p), i) in mean.iter_mut().zip(power).zip(inv) {
+            let step = if p * i < censor { alpha * (p - *m) } else { 0.0 };
+            *m += step;
+        }
+    }
+}
+
+kernel! {
+    /// Cells above `thr` in blocks of 64: a bit set per cell, a block's word only where
+    /// any cell exceeds (found by a running maximum, so quiet blocks cost one pass).
+    pub fn exceed(x: &[f32], thr: f32, words: &mut [u64]) {
+        for (word, block) in words.iter_mut().zip(x.chunks(64)) {
+            let mut lanes = [f32::MIN; 8];
+            let eights = block.chunks_exact(8);
+            let rest = eights.remainder();
+            for c in eights {
+                for i in 0..8 {
+                    lanes[i] = if c[i] > lanes[i] { c[i] } else { lanes[i] };
+                }
+            }
+            *word = 0;
+            if lanes.iter().chain(rest).any(|l| *l > thr) {
+                for (i, v) in block.iter().enumerate() {
+                    *word |= u64::from(*v > thr) << i;
+                }
+            }
+        }
+    }
+}
+
+kernel! {
+    /// How many values exceed `thr`.
+    pub fn count_over(x: &[f32], thr: f32) -> usize {
+        x.iter().filter(|v| **v > thr).count()
+    }
+}
+
+kernel! {
+    /// Windows of two adjacent pooled values: where `p[j] + p[j+1] > thr`, calls
+    /// `hit(j, sum)`. Sparse on noise, so the test runs 16 at a time.
+    pub fn adjacent_over(p: &[f32], thr: f32, hit: &mut dyn FnMut(usize, f32)) {
+        let n = p.len().saturating_sub(1);
+        let (a, b) = (&p[..n], &p[1..]);
+        let mut base = 0;
+        for (ca, cb) in a.chunks(16).zip(b.chunks(16)) {
+            let any = ca.iter().zip(cb).filter(|(x, y)| **x + **y > thr).count();
+            if any > 0 {
+                for (i, (x, y)) in ca.iter().zip(cb).enumerate() {
+                    let s = x + y;
+                    if s > thr {
+                        hit(base + i, s);
+                    }
+                }
+            }
+            base += ca.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_compute_what_they_say() {
+        let x: Vec<f32> = (0..200).map(|i| (i % 13) as f32 * 0.5).collect();
+        let mut p = vec![0.0; 100];
+        pairwise(&mut p, &x);
+        assert!(
+            p.iter()
+                .enumerate()
+                .all(|(j, v)| *v == x[2 * j] + x[2 * j + 1])
+        );
+        let mut s = vec![0.0; 25];
+        sum8(&mut s, &x);
+        assert_eq!(s[3], x[24..32].iter().sum::<f32>());
+        let mut words = vec![0u64; 4];
+        exceed(&x, 5.5, &mut words);
+        let above = count_over(&x, 5.0);
+        let want: Vec<usize> = (0..200).filter(|i| x[*i] > 5.5).collect();
+        let got: Vec<usize> = (0..200)
+            .filter(|i| words[i / 64] >> (i % 64) & 1 == 1)
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(above, x.iter().filter(|v| **v > 5.0).count());
+        let mut hits = Vec::new();
+        adjacent_over(&x, 11.0, &mut |j, s| hits.push((j, s)));
+        let want: Vec<(usize, f32)> = (0..199)
+            .filter(|j| x[*j] + x[j + 1] > 11.0)
+            .map(|j| (j, x[j] + x[j + 1]))
+            .collect();
+        assert_eq!(hits, want);
+        let mut m = vec![1.0f32; 3];
+        censored_average(&mut m, &[2.0, 9.0, 2.0], &[1.0, 1.0, 1.0], 0.5, 4.0);
+        assert_eq!(m, vec![1.5, 1.0, 1.5]);
+    }
+}
