@@ -29,8 +29,14 @@ pub enum StageName {
     Source,
     /// Batches measurement samples into events.
     Batcher,
-    /// STFT, noise floor, CFAR and grouping over IQ.
+    /// STFT over IQ: power rows.
+    Spectrum,
+    /// Per-bin noise floor: ratio rows.
+    Floor,
+    /// Multi-scale CFAR: hits (or, in band-energy mode, the band watch).
     Detector,
+    /// Grouping hits into boxes: candidates with their IQ.
+    Group,
     /// Features, evidence and event building per candidate.
     Features,
 }

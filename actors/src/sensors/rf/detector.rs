@@ -1,12 +1,13 @@
-//! The detector stage: the sans-IO [`Analyzer`] over a stream of IQ windows, keeping the
-//! recent IQ so each candidate leaves with its evidence, plus periodic TF summaries.
+//! The grouping stage: CFAR hits into time-frequency boxes, candidates with the IQ around
+//! them, and periodic TF summaries — the last of the spectral stages.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::source::IqWindow;
+use super::spectral::SpectralBatch;
 use crate::dsp::Complex32;
-use crate::dsp::analyzer::{Analyzer, RowStats, TfBox};
+use crate::dsp::analyzer::{RowStats, TfBox, db, group_rows, tf_boxes};
+use crate::dsp::group::{Grouper, RawBox};
 use crate::pipeline::Stage;
 use crate::sensors::config::RfConfig;
 
@@ -45,45 +46,56 @@ pub enum Detected {
     Summary(TfSummary),
 }
 
-/// The detector stage core.
-pub struct Detector {
+/// Stage 4: hits → time-frequency boxes → candidates with their IQ, plus periodic
+/// summaries. Keeps the recent IQ so each candidate leaves with its evidence.
+pub struct GroupStage {
     rf: RfConfig,
-    analyzer: Analyzer,
+    grouper: Grouper,
+    floor: Arc<Vec<f32>>,
     /// Recent samples and the stream index of the first.
     ring: VecDeque<Complex32>,
     ring_first: u64,
     ring_cap: usize,
     stream_start_us: Option<u64>,
-    /// Stream sample where the current analysis began, and the next one expected.
-    analyzer_first: Option<u64>,
-    next_sample: Option<u64>,
+    epoch: Option<u64>,
+    /// Stream sample where the current analysis began.
+    origin: u64,
     seen: u64,
     summary_due: u64,
+    stats: RowStats,
+    cells: u64,
+    occupied: u64,
 }
 
-impl Detector {
-    /// A detector for `rf`.
+impl GroupStage {
+    /// A stage for `rf`.
     pub fn new(rf: &RfConfig) -> Self {
         let fs = rf.sample_rate_hz;
         let keep_s = (rf.iq_max_ms + 2 * rf.iq_margin_ms) as f64 / 1e3 + 0.5;
         Self {
-            analyzer: Analyzer::new(&rf.analyzer, fs),
+            grouper: Grouper::new(rf.analyzer.stft.nfft.max(2), rf.analyzer.group.clone()),
+            floor: Arc::new(Vec::new()),
             ring: VecDeque::new(),
             ring_first: 0,
             ring_cap: (keep_s * fs) as usize,
             stream_start_us: None,
-            analyzer_first: None,
-            next_sample: None,
+            epoch: None,
+            origin: 0,
             seen: 0,
             summary_due: (rf.tf_every_ms as f64 * fs / 1e3) as u64,
+            stats: RowStats::default(),
+            cells: 0,
+            occupied: 0,
             rf: rf.clone(),
         }
     }
 
-    fn candidates(&self, boxes: Vec<TfBox>) -> Vec<Detected> {
+    fn candidates(&self, raw: Vec<RawBox>) -> Vec<Detected> {
         let fs = self.rf.sample_rate_hz;
-        // The analyzer counts from its own first sample; candidates speak stream time.
-        let base_s = self.analyzer_first.unwrap_or(0) as f64 / fs;
+        let cfg = &self.rf.analyzer.stft;
+        let boxes = tf_boxes(raw, &self.floor, fs, cfg.nfft.max(2), cfg.hop.max(1));
+        // The analysis counts from its own first sample; candidates speak stream time.
+        let base_s = self.origin as f64 / fs;
         let margin = self.rf.iq_margin_ms as f64 / 1e3;
         let max = self.rf.iq_max_ms as f64 / 1e3;
         boxes
@@ -110,64 +122,86 @@ impl Detector {
             })
             .collect()
     }
-}
 
-impl Detector {
-    /// Reports what is still open and resets for a new stream.
-    fn end_stream(&mut self) -> Vec<Detected> {
-        let rest = self.analyzer.finish();
-        let out = self.candidates(rest);
-        self.analyzer = Analyzer::new(&self.rf.analyzer, self.rf.sample_rate_hz);
-        self.analyzer_first = None;
-        self.next_sample = None;
+    /// Closes every open box of the current analysis.
+    fn end_analysis(&mut self) -> Vec<Detected> {
+        let raw = self.grouper.flush(u64::MAX, true);
+        let out = self.candidates(raw);
+        self.grouper = Grouper::new(self.grouper.nbins(), self.rf.analyzer.group.clone());
+        self.epoch = None;
         out
+    }
+
+    fn summary(&mut self, now_us: u64) -> Detected {
+        let duration_s = self.seen as f64 / self.rf.sample_rate_hz;
+        self.seen = 0;
+        let mut stats = std::mem::take(&mut self.stats);
+        stats.occupancy = self.occupied as f32 / self.cells.max(1) as f32;
+        (self.occupied, self.cells) = (0, 0);
+        let mut floor: Vec<f32> = self.floor.to_vec();
+        let noise_floor_db = if floor.is_empty() {
+            0.0
+        } else {
+            let mid = floor.len() / 2;
+            db(*floor.select_nth_unstable_by(mid, f32::total_cmp).1)
+        };
+        Detected::Summary(TfSummary {
+            ts_us: now_us,
+            duration_s,
+            stats,
+            noise_floor_db,
+        })
     }
 }
 
-impl Stage for Detector {
-    type In = IqWindow;
+impl Stage for GroupStage {
+    type In = SpectralBatch;
     type Out = Detected;
 
-    fn on_input(&mut self, w: IqWindow, now_us: u64) -> Vec<Detected> {
+    fn on_input(&mut self, b: SpectralBatch, now_us: u64) -> Vec<Detected> {
         let mut out = Vec::new();
-        if self.analyzer_first.is_some() && self.next_sample != Some(w.first_sample) {
-            // A gap (overrun, lost frames, a restarted source): what is open ends here and
-            // a new analysis starts at this window.
-            out.extend(self.end_stream());
+        if self.epoch.is_some_and(|e| e != b.epoch) {
+            // A gap (overrun, lost frames, a restarted source): what is open ends here.
+            out.extend(self.end_analysis());
         }
-        if self.analyzer_first.is_none() {
-            self.analyzer_first = Some(w.first_sample);
+        let w = &b.window;
+        if self.epoch.is_none() {
+            self.epoch = Some(b.epoch);
+            self.origin = b.origin_sample;
             self.ring.clear();
             self.ring_first = w.first_sample;
         }
         self.stream_start_us = Some(w.stream_start_us);
-        self.next_sample = Some(w.first_sample + w.samples.len() as u64);
         self.ring.extend(w.samples.iter());
         while self.ring.len() > self.ring_cap {
             self.ring.pop_front();
             self.ring_first += 1;
         }
-        let boxes = self.analyzer.push(&w.samples);
-        out.extend(self.candidates(boxes));
-        if w.last {
-            out.extend(self.end_stream());
+        if let Some(floor) = &b.floor {
+            self.floor = floor.clone();
         }
-        self.seen += w.samples.len() as u64;
+        let n = self.grouper.nbins();
+        let rows = (b.rows.data.len() / n.max(1)) as u64;
+        self.stats.rows += rows;
+        self.stats.peak_db = self.stats.peak_db.max(db(b.peak));
+        self.cells += rows * n as u64;
+        self.occupied += b.occupied;
+        group_rows(&mut self.grouper, &b.rows, &b.hits);
+        let now_row = b.rows.first + rows;
+        let raw = self.grouper.flush(now_row, false);
+        out.extend(self.candidates(raw));
+        if w.last {
+            out.extend(self.end_analysis());
+        }
+        self.seen += b.window.samples.len() as u64;
         if self.seen >= self.summary_due {
-            let duration_s = self.seen as f64 / self.rf.sample_rate_hz;
-            self.seen = 0;
-            out.push(Detected::Summary(TfSummary {
-                ts_us: now_us,
-                duration_s,
-                stats: self.analyzer.take_stats(),
-                noise_floor_db: self.analyzer.noise_floor_db(),
-            }));
+            out.push(self.summary(now_us));
         }
         out
     }
 
     fn on_stop(&mut self, _now_us: u64) -> Vec<Detected> {
-        self.end_stream()
+        self.end_analysis()
     }
 }
 
@@ -175,6 +209,35 @@ impl Stage for Detector {
 mod tests {
     use super::*;
     use crate::dsp::sim::{EmitterSpec, SimConfig, WaveformParams, simulate};
+    use crate::sensors::rf::IqWindow;
+    use crate::sensors::rf::spectral::{DetectStage, FloorStage, SpectrumStage};
+
+    /// The four spectral stages chained, as their actors are.
+    struct Chain(SpectrumStage, FloorStage, DetectStage, GroupStage);
+
+    impl Chain {
+        fn new(rf: &RfConfig) -> Self {
+            let a = &rf.analyzer;
+            Chain(
+                SpectrumStage::new(a),
+                FloorStage::new(a),
+                DetectStage::new(a),
+                GroupStage::new(rf),
+            )
+        }
+
+        fn on_input(&mut self, w: IqWindow, now: u64) -> Vec<Detected> {
+            let mut out = Vec::new();
+            for b in self.0.on_input(w, now) {
+                for b in self.1.on_input(b, now) {
+                    for b in self.2.on_input(b, now) {
+                        out.extend(self.3.on_input(b, now));
+                    }
+                }
+            }
+            out
+        }
+    }
 
     /// A detector that joins a stream late (or restarts) still speaks stream time and cuts
     /// the right IQ for its candidates.
@@ -201,7 +264,7 @@ mod tests {
             emitters: vec![tone],
             ..SimConfig::default()
         });
-        let mut d = Detector::new(&rf);
+        let mut d = Chain::new(&rf);
         let first = (100.0 * fs) as u64; // joins 100 s into the stream
         let mut out = Vec::new();
         let chunks: Vec<_> = rec.samples.chunks(16_384).collect();

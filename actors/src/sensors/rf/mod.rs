@@ -1,5 +1,5 @@
-//! The SDR sensor's edge pipeline: simulated radio → detector (STFT, noise floor, CFAR,
-//! grouping) → features and evidence → store, each stage a supervised actor.
+//! The SDR sensor's edge pipeline: source → STFT → noise floor → CFAR → grouping →
+//! features and evidence → store, each stage a supervised actor with bounded edges.
 
 mod bands;
 mod detector;
@@ -8,14 +8,16 @@ mod outlet;
 mod replay;
 mod report;
 mod source;
+mod spectral;
 
 pub use bands::{BAND_ALERT_FEATURES, BandWatch};
-pub use detector::{Candidate, Detected, Detector, TfSummary};
+pub use detector::{Candidate, Detected, GroupStage, TfSummary};
 pub use iq01_tcp::{Iq01Framer, Iq01Listener, Iq01ListenerArgs, Iq01StreamError};
 pub use outlet::DetectionOutlet;
 pub use replay::ReplayRadio;
 pub use report::{Featurizer, Report};
 pub use source::{IqWindow, SimulatedRadio};
+pub use spectral::{DetectStage, FloorStage, SpectralBatch, SpectrumStage};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -45,44 +47,22 @@ pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandl
     let (sensor, room) = (args.config.id.clone(), args.config.room.clone());
 
     // Consumers first (they start first), then the source feeding the first of them.
-    let detector = Slot::new();
+    let first = Slot::new();
     let mut stages = match rf.mode {
-        RfMode::Full => {
-            let featurizer = Slot::new();
-            let to_features: Link<Detected> = edge(args, "features", featurizer.clone());
-            let cfg = rf.clone();
-            let features = add_stage(
-                children,
-                StageName::Features,
-                format!("{id}/features"),
-                featurizer,
-                factory(move || Featurizer::new(sensor.clone(), room.clone(), &cfg)),
-                DetectionOutlet::new(args.store.clone()),
-            );
-            let cfg = rf.clone();
-            let detect = add_stage(
-                children,
-                StageName::Detector,
-                format!("{id}/detector"),
-                detector.clone(),
-                factory(move || Detector::new(&cfg)),
-                to_features,
-            );
-            vec![detect, features]
-        }
+        RfMode::Full => spectral_plan(args, children, &rf, first.clone()),
         RfMode::BandEnergy => {
             let cfg = rf.clone();
             vec![add_stage(
                 children,
                 StageName::Detector,
                 format!("{id}/bands"),
-                detector.clone(),
+                first.clone(),
                 factory(move || BandWatch::new(sensor.clone(), room.clone(), &cfg)),
                 crate::pipeline::StoreOutlet::new(args.store.clone()),
             )]
         }
     };
-    let to_detector: Link<IqWindow> = edge(args, "detector", detector);
+    let to_detector: Link<IqWindow> = edge(args, "spectrum", first);
     let label = format!("{id}/source");
     let radio = match (&rf.source, recording) {
         (
@@ -136,6 +116,66 @@ pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandl
     };
     stages.insert(0, radio);
     Ok(stages)
+}
+
+/// STFT → floor → CFAR → grouping → features → store, added consumers first; `first` is
+/// the STFT stage's slot. Returns them in pipeline order.
+fn spectral_plan(
+    args: &SensorArgs,
+    children: &mut Children,
+    rf: &crate::sensors::RfConfig,
+    first: Slot<crate::pipeline::StageMsg<IqWindow>>,
+) -> Vec<StageHandle> {
+    let id = args.config.id.to_string();
+    let (sensor, room) = (args.config.id.clone(), args.config.room.clone());
+    let (features_in, group_in, detect_in, floor_in) =
+        (Slot::new(), Slot::new(), Slot::new(), Slot::new());
+    let cfg = rf.clone();
+    let features = add_stage(
+        children,
+        StageName::Features,
+        format!("{id}/features"),
+        features_in.clone(),
+        factory(move || Featurizer::new(sensor.clone(), room.clone(), &cfg)),
+        DetectionOutlet::new(args.store.clone()),
+    );
+    let cfg = rf.clone();
+    let group = add_stage(
+        children,
+        StageName::Group,
+        format!("{id}/group"),
+        group_in.clone(),
+        factory(move || GroupStage::new(&cfg)),
+        edge::<Detected>(args, "features", features_in),
+    );
+    let a = rf.analyzer.clone();
+    let detect = add_stage(
+        children,
+        StageName::Detector,
+        format!("{id}/detector"),
+        detect_in.clone(),
+        factory(move || DetectStage::new(&a)),
+        edge::<SpectralBatch>(args, "group", group_in),
+    );
+    let a = rf.analyzer.clone();
+    let floor = add_stage(
+        children,
+        StageName::Floor,
+        format!("{id}/floor"),
+        floor_in.clone(),
+        factory(move || FloorStage::new(&a)),
+        edge::<SpectralBatch>(args, "detector", detect_in),
+    );
+    let a = rf.analyzer.clone();
+    let spectrum = add_stage(
+        children,
+        StageName::Spectrum,
+        format!("{id}/spectrum"),
+        first,
+        factory(move || SpectrumStage::new(&a)),
+        edge::<SpectralBatch>(args, "floor", floor_in),
+    );
+    vec![spectrum, floor, detect, group, features]
 }
 
 /// A bounded edge named `<sensor>/<name>` into the stage in `slot`.

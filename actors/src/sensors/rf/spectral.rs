@@ -1,0 +1,187 @@
+//! The spectral stages of the SDR pipeline, each a sans-IO core its own actor runs:
+//! STFT (IQ → power rows), noise floor (power → ratio rows) and CFAR (ratio rows → hits).
+
+use std::sync::Arc;
+
+use super::source::IqWindow;
+use crate::dsp::Complex32;
+use crate::dsp::analyzer::AnalyzerConfig;
+use crate::dsp::cfar::{Cfar, Hit};
+use crate::dsp::noise::{NoiseFloor, RowBlock};
+use crate::dsp::stft::Stft;
+use crate::pipeline::Stage;
+
+/// Rows on their way down the spectral stages, with the IQ window they completed in.
+#[derive(Clone, Debug)]
+pub struct SpectralBatch {
+    /// Changes whenever the source's samples stop being contiguous (a gap, a restart):
+    /// every stage starts its analysis afresh.
+    pub epoch: u64,
+    /// Stream sample of the analysis's first sample (row `r` starts at `origin + r·hop`).
+    pub origin_sample: u64,
+    /// The IQ window these rows completed in.
+    pub window: IqWindow,
+    /// Power rows (after the STFT) or ratios to the floor (after the floor).
+    pub rows: RowBlock,
+    /// Largest power in the rows (linear).
+    pub peak: f32,
+    /// The floor per bin the ratios were taken against (after the floor).
+    pub floor: Option<Arc<Vec<f32>>>,
+    /// Detections in the rows (after the CFAR).
+    pub hits: Vec<Hit>,
+    /// Cells more than 6 dB above the floor (after the CFAR; estimated).
+    pub occupied: u64,
+}
+
+/// Stage 1: IQ windows → power rows. A gap in the stream starts a new epoch.
+pub struct SpectrumStage {
+    cfg: AnalyzerConfig,
+    stft: Stft,
+    epoch: u64,
+    origin: Option<u64>,
+    next_sample: Option<u64>,
+}
+
+impl SpectrumStage {
+    /// A stage for `cfg`.
+    pub fn new(cfg: &AnalyzerConfig) -> Self {
+        Self {
+            stft: Stft::new(&cfg.stft),
+            cfg: cfg.clone(),
+            epoch: 0,
+            origin: None,
+            next_sample: None,
+        }
+    }
+}
+
+impl Stage for SpectrumStage {
+    type In = IqWindow;
+    type Out = SpectralBatch;
+
+    fn on_input(&mut self, w: IqWindow, _now_us: u64) -> Vec<SpectralBatch> {
+        if self.origin.is_some() && self.next_sample != Some(w.first_sample) {
+            self.stft = Stft::new(&self.cfg.stft);
+            self.epoch += 1;
+            self.origin = None;
+        }
+        let origin = *self.origin.get_or_insert(w.first_sample);
+        self.next_sample = Some(w.first_sample + w.samples.len() as u64);
+        let mut data = Vec::new();
+        let first = if crate::dsp::simd::all_finite(&w.samples) {
+            self.stft.push_rows(&w.samples, &mut data)
+        } else {
+            // One NaN would poison the floor for ever: non-finite samples count as zero.
+            let clean: Vec<Complex32> = w
+                .samples
+                .iter()
+                .map(|c| {
+                    if c.re.is_finite() && c.im.is_finite() {
+                        *c
+                    } else {
+                        Complex32::default()
+                    }
+                })
+                .collect();
+            self.stft.push_rows(&clean, &mut data)
+        };
+        let epoch = self.epoch;
+        if w.last {
+            // The next window, if any, is a new stream.
+            self.origin = None;
+            self.next_sample = None;
+            self.stft = Stft::new(&self.cfg.stft);
+            self.epoch += 1;
+        }
+        vec![SpectralBatch {
+            epoch,
+            origin_sample: origin,
+            window: w,
+            rows: RowBlock { first, data },
+            peak: self.stft.take_peak(),
+            floor: None,
+            hits: Vec::new(),
+            occupied: 0,
+        }]
+    }
+}
+
+/// Stage 2: power rows → ratios to a tracked per-bin floor (rows wait out the warm-up).
+pub struct FloorStage {
+    cfg: AnalyzerConfig,
+    nbins: usize,
+    floor: NoiseFloor,
+    epoch: Option<u64>,
+}
+
+impl FloorStage {
+    /// A stage for `cfg`.
+    pub fn new(cfg: &AnalyzerConfig) -> Self {
+        let nbins = cfg.stft.nfft.max(2);
+        Self {
+            floor: NoiseFloor::new(nbins, cfg.noise.clone()),
+            cfg: cfg.clone(),
+            nbins,
+            epoch: None,
+        }
+    }
+}
+
+impl Stage for FloorStage {
+    type In = SpectralBatch;
+    type Out = SpectralBatch;
+
+    fn on_input(&mut self, mut b: SpectralBatch, _now_us: u64) -> Vec<SpectralBatch> {
+        if self.epoch != Some(b.epoch) {
+            self.floor = NoiseFloor::new(self.nbins, self.cfg.noise.clone());
+            self.epoch = Some(b.epoch);
+        }
+        let power = std::mem::take(&mut b.rows);
+        let mut rows = self.floor.push(power.first, power.data).unwrap_or_default();
+        if b.window.last {
+            if let Some(rest) = self.floor.finish() {
+                rows = rest;
+            }
+            self.epoch = None;
+        }
+        b.rows = rows;
+        b.floor = Some(Arc::new(self.floor.floor().to_vec()));
+        vec![b]
+    }
+}
+
+/// Stage 3: ratio rows → CFAR hits at every scale.
+pub struct DetectStage {
+    cfg: AnalyzerConfig,
+    cfar: Cfar,
+    epoch: Option<u64>,
+}
+
+impl DetectStage {
+    /// A stage for `cfg`.
+    pub fn new(cfg: &AnalyzerConfig) -> Self {
+        Self {
+            cfar: Cfar::new(cfg.stft.nfft.max(2), &cfg.cfar),
+            cfg: cfg.clone(),
+            epoch: None,
+        }
+    }
+}
+
+impl Stage for DetectStage {
+    type In = SpectralBatch;
+    type Out = SpectralBatch;
+
+    fn on_input(&mut self, mut b: SpectralBatch, _now_us: u64) -> Vec<SpectralBatch> {
+        if self.epoch != Some(b.epoch) {
+            self.cfar = Cfar::new(self.cfg.stft.nfft.max(2), &self.cfg.cfar);
+            self.epoch = Some(b.epoch);
+        }
+        self.cfar.push(b.rows.first, &b.rows.data, &mut b.hits);
+        b.occupied = self.cfar.take_occupied() as u64;
+        if b.window.last {
+            self.epoch = None;
+        }
+        vec![b]
+    }
+}
