@@ -85,6 +85,7 @@ impl Node {
                 sensors: config.sensors.iter().map(|s| s.id.to_string()).collect(),
             }),
             metrics,
+            display: runtime.display(),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {

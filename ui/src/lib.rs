@@ -2,6 +2,7 @@
 //! small status page. The dashboard proper grows here; the domain never sees axum.
 
 mod api;
+mod display;
 mod page;
 mod view;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 pub use api::MAX_INGEST_BYTES;
+pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
 pub use view::EventView;
 
 /// Who this node is, for the API and pages.
@@ -43,6 +45,8 @@ pub struct ApiState {
     pub node: Arc<NodeInfo>,
     /// Counters.
     pub metrics: Arc<NodeMetrics>,
+    /// Live display data (waterfall rows) of the node's sensors.
+    pub display: display::Displays,
 }
 
 /// Every route.
@@ -51,6 +55,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(page::status))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/node", get(api::node))
+        .route("/api/v1/sensors/{id}/waterfall", get(display::waterfall))
         .route(
             "/api/v1/events",
             get(api::list_events).post(api::ingest_events),

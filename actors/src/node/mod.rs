@@ -79,6 +79,7 @@ impl NodeRuntime {
                 .map(|r| (r.id.clone(), Slot::new()))
                 .collect(),
             heartbeat: Slot::new(),
+            display: Default::default(),
         };
         let client = StoreClient::new(slots.store.clone(), STORE_CALL_TIMEOUT);
         let args = NodeArgs {
@@ -100,6 +101,11 @@ impl NodeRuntime {
             slots,
             metrics,
         })
+    }
+
+    /// Live display data (waterfall rows) of every sensor.
+    pub fn display(&self) -> Arc<crate::sensors::DisplayStreams> {
+        self.slots.display.clone()
     }
 
     /// What it runs.

@@ -300,3 +300,58 @@ async fn a_constrained_sdr_sends_tiny_band_alerts_for_what_enters_its_bands() {
     );
     node.shutdown().await;
 }
+
+/// The waterfall is a display stream: rows of the configured width reach a viewer live,
+/// framed in frequency and time, and cost nothing while nobody watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_gets_live_waterfall_rows_of_the_configured_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(5);
+    let mut sdr = sensor("sdr-1", SensorKind::Sdr, 1.0);
+    sdr.rf = crate::sensors::RfConfig {
+        sample_rate_hz: 600e3,
+        center_freq_hz: 915e6,
+        window_samples: 16_384,
+        waterfall: crate::dsp::waterfall::WaterfallConfig {
+            width: 256,
+            rows_per_s: 50.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    s.sensors = vec![sdr];
+    let node = start(dir.path(), s).await;
+    let id = SensorId::new("sdr-1").unwrap();
+    let display = node.display();
+    assert!(
+        display
+            .subscribe_waterfall(&SensorId::new("hr-9").unwrap())
+            .is_none()
+    );
+    let mut rx = display
+        .subscribe_waterfall(&id)
+        .expect("the sdr sensor draws one");
+    let mut frames = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while frames.len() < 20 {
+        let f = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("rows arrive while someone watches")
+            .expect("the stream stays open");
+        frames.push(f);
+    }
+    for f in &frames {
+        assert_eq!(f.values.len(), 256);
+        assert_eq!((f.center_freq_hz, f.span_hz), (915e6, 600e3));
+    }
+    assert!(frames.windows(2).all(|w| w[1].row_index > w[0].row_index));
+    assert!(frames.windows(2).all(|w| w[1].time_s > w[0].time_s));
+    // The simulated scene has noise and emitters: codes vary across a row.
+    let f = &frames[frames.len() - 1];
+    let (lo, hi) = (
+        f.values.iter().min().unwrap(),
+        f.values.iter().max().unwrap(),
+    );
+    assert!(hi > lo, "a flat row: {:?}", &f.values[..16]);
+    node.shutdown().await;
+}

@@ -42,6 +42,8 @@ pub struct NodeSlots {
     pub rooms: Vec<(crate::model::RoomId, Slot<RoomMsg>)>,
     /// The heartbeat stage.
     pub heartbeat: Slot<StageMsg<()>>,
+    /// Live display data of every sensor.
+    pub display: Arc<crate::sensors::DisplayStreams>,
 }
 
 /// Arguments of the [`NodeSupervisor`].
@@ -103,6 +105,7 @@ impl Actor for NodeSupervisor {
                 pipeline: spec.pipeline.clone(),
                 policy: spec.supervision.clone(),
                 metrics: metrics.clone(),
+                display: slots.display.clone(),
             })
             .collect();
         let (policy, m) = (spec.supervision.clone(), metrics.clone());

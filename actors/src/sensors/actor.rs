@@ -66,6 +66,8 @@ pub struct SensorArgs {
     pub policy: RestartPolicy,
     /// Node counters.
     pub metrics: Arc<NodeMetrics>,
+    /// Where live display data (waterfall rows) goes.
+    pub display: Arc<super::DisplayStreams>,
 }
 
 /// State of a [`SensorActor`].

@@ -71,6 +71,8 @@ pub struct RfConfig {
     pub mode: RfMode,
     /// Bands watched in `band_energy` mode.
     pub band_energy: crate::dsp::band_energy::BandEnergyConfig,
+    /// Waterfall rows for viewers (full mode; a display stream, never events).
+    pub waterfall: crate::dsp::waterfall::WaterfallConfig,
 }
 
 /// What an SDR sensor runs.
@@ -126,6 +128,7 @@ impl Default for RfConfig {
             source: IqSourceConfig::Simulated,
             mode: RfMode::Full,
             band_energy: Default::default(),
+            waterfall: Default::default(),
         }
     }
 }
@@ -196,6 +199,9 @@ impl SensorConfig {
                 for (_, m) in rf.band_energy.problems(rf.sample_rate_hz) {
                     out.push(("rf.band_energy", m));
                 }
+            }
+            for (_, m) in rf.waterfall.problems() {
+                out.push(("rf.waterfall", m));
             }
             for (k, m) in rf.analyzer.problems() {
                 let key: &'static str = if k.starts_with("stft") {

@@ -4,6 +4,7 @@
 mod actor;
 mod batcher;
 mod config;
+mod display;
 mod measurement;
 mod plan;
 pub mod rf;
@@ -12,6 +13,7 @@ mod supervisor;
 pub use actor::{DRAIN_TIMEOUT, SensorActor, SensorArgs, SensorMsg, StageName};
 pub use batcher::Batcher;
 pub use config::{IqSourceConfig, MAX_BATCH_VALUES, RfConfig, RfMode, SensorConfig, SensorKind};
+pub use display::{DisplayStreams, WaterfallFrame};
 pub use measurement::{MeasurementSource, SampleChunk};
 pub use plan::StageHandle;
 pub use supervisor::{SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg};

@@ -166,13 +166,15 @@ fn spectral_plan(
         factory(move || FloorStage::new(&a)),
         edge::<SpectralBatch>(args, "detector", detect_in),
     );
-    let a = rf.analyzer.clone();
+    let (a, wf) = (rf.analyzer.clone(), rf.waterfall.clone());
+    let (fs, fc) = (rf.sample_rate_hz, rf.center_freq_hz);
+    let tx = args.display.waterfall_sender(&args.config.id);
     let spectrum = add_stage(
         children,
         StageName::Spectrum,
         format!("{id}/spectrum"),
         first,
-        factory(move || SpectrumStage::new(&a)),
+        factory(move || SpectrumStage::new(&a).with_waterfall(&wf, fs, fc, tx.clone())),
         edge::<SpectralBatch>(args, "floor", floor_in),
     );
     vec![spectrum, floor, detect, group, features]

@@ -9,7 +9,10 @@ use crate::dsp::analyzer::AnalyzerConfig;
 use crate::dsp::cfar::{Cfar, Hit};
 use crate::dsp::noise::{NoiseFloor, RowBlock};
 use crate::dsp::stft::Stft;
+use crate::dsp::waterfall::{Waterfall, WaterfallConfig};
 use crate::pipeline::Stage;
+use crate::sensors::WaterfallFrame;
+use tokio::sync::broadcast;
 
 /// Rows on their way down the spectral stages, with the IQ window they completed in.
 #[derive(Clone, Debug)]
@@ -33,13 +36,24 @@ pub struct SpectralBatch {
     pub occupied: u64,
 }
 
-/// Stage 1: IQ windows → power rows. A gap in the stream starts a new epoch.
+/// Stage 1: IQ windows → power rows (and waterfall rows for viewers). A gap in the
+/// stream starts a new epoch.
 pub struct SpectrumStage {
     cfg: AnalyzerConfig,
     stft: Stft,
     epoch: u64,
     origin: Option<u64>,
     next_sample: Option<u64>,
+    waterfall: Option<WaterfallTap>,
+}
+
+/// Waterfall rows drawn from the power rows, sent only while someone watches.
+struct WaterfallTap {
+    cfg: WaterfallConfig,
+    core: Waterfall,
+    tx: broadcast::Sender<Arc<WaterfallFrame>>,
+    sample_rate_hz: f64,
+    center_freq_hz: f64,
 }
 
 impl SpectrumStage {
@@ -51,6 +65,54 @@ impl SpectrumStage {
             epoch: 0,
             origin: None,
             next_sample: None,
+            waterfall: None,
+        }
+    }
+
+    /// Also draws waterfall rows of `cfg` for a sensor at `sample_rate_hz` tuned to
+    /// `center_freq_hz`, sent on `tx`.
+    pub fn with_waterfall(
+        mut self,
+        cfg: &WaterfallConfig,
+        sample_rate_hz: f64,
+        center_freq_hz: f64,
+        tx: broadcast::Sender<Arc<WaterfallFrame>>,
+    ) -> Self {
+        let hop_s = self.cfg.stft.hop.max(1) as f64 / sample_rate_hz;
+        self.waterfall = Some(WaterfallTap {
+            core: Waterfall::new(cfg, self.stft.nfft(), hop_s),
+            cfg: cfg.clone(),
+            tx,
+            sample_rate_hz,
+            center_freq_hz,
+        });
+        self
+    }
+
+    fn draw(&mut self, origin: u64, rows: &RowBlock) {
+        let n = self.stft.nfft();
+        let hop = self.stft.hop() as f64;
+        let Some(tap) = &mut self.waterfall else {
+            return;
+        };
+        if tap.tx.receiver_count() == 0 {
+            return; // nobody watches: no work
+        }
+        for (i, power) in rows.data.chunks_exact(n).enumerate() {
+            if let Some(row) = tap.core.push(rows.first + i as u64, power) {
+                let frame = WaterfallFrame {
+                    row_index: row.row_index,
+                    rows: row.rows,
+                    time_s: (origin as f64 + row.row_index as f64 * hop) / tap.sample_rate_hz,
+                    center_freq_hz: tap.center_freq_hz,
+                    span_hz: tap.sample_rate_hz,
+                    db_min: tap.cfg.db_min,
+                    db_max: tap.cfg.db_max,
+                    values: row.values,
+                };
+                // No receiver left is not an error: the next viewer starts afresh.
+                let _ = tap.tx.send(Arc::new(frame));
+            }
         }
     }
 }
@@ -85,6 +147,8 @@ impl Stage for SpectrumStage {
                 .collect();
             self.stft.push_rows(&clean, &mut data)
         };
+        let rows = RowBlock { first, data };
+        self.draw(origin, &rows);
         let epoch = self.epoch;
         if w.last {
             // The next window, if any, is a new stream.
@@ -97,7 +161,7 @@ impl Stage for SpectrumStage {
             epoch,
             origin_sample: origin,
             window: w,
-            rows: RowBlock { first, data },
+            rows,
             peak: self.stft.take_peak(),
             floor: None,
             hits: Vec::new(),

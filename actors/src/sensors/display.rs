@@ -1,0 +1,64 @@
+//! Display streams: live data for people watching a sensor (waterfall rows), per sensor,
+//! never stored or replicated. A slow viewer misses rows; the pipeline never waits for one.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::model::SensorId;
+
+/// Rows a viewer may fall behind before it misses some.
+const BACKLOG: usize = 64;
+
+/// One waterfall row of a sensor, ready to draw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaterfallFrame {
+    /// First STFT row it covers (stream rows since the analysis began).
+    pub row_index: u64,
+    /// STFT rows max-held into it.
+    pub rows: u32,
+    /// Seconds since the stream began, of its first row.
+    pub time_s: f64,
+    /// Centre frequency of the row, Hz.
+    pub center_freq_hz: f64,
+    /// Frequency span of the row, Hz (the sample rate).
+    pub span_hz: f64,
+    /// dB mapped to code 0 and to code 255.
+    pub db_min: f32,
+    /// See `db_min`.
+    pub db_max: f32,
+    /// Codes, lowest frequency first.
+    pub values: Vec<u8>,
+}
+
+/// Every sensor's display streams on this node.
+#[derive(Default)]
+pub struct DisplayStreams {
+    waterfalls: Mutex<BTreeMap<SensorId, broadcast::Sender<Arc<WaterfallFrame>>>>,
+}
+
+impl DisplayStreams {
+    /// The sender for `sensor`'s waterfall (made on first use).
+    pub fn waterfall_sender(&self, sensor: &SensorId) -> broadcast::Sender<Arc<WaterfallFrame>> {
+        let mut map = self.waterfalls.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(sensor.clone())
+            .or_insert_with(|| broadcast::channel(BACKLOG).0)
+            .clone()
+    }
+
+    /// A new viewer of `sensor`'s waterfall; `None` when the sensor draws none.
+    pub fn subscribe_waterfall(
+        &self,
+        sensor: &SensorId,
+    ) -> Option<broadcast::Receiver<Arc<WaterfallFrame>>> {
+        let map = self.waterfalls.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(sensor).map(|tx| tx.subscribe())
+    }
+
+    /// Sensors with a waterfall.
+    pub fn waterfall_sensors(&self) -> Vec<SensorId> {
+        let map = self.waterfalls.lock().unwrap_or_else(|p| p.into_inner());
+        map.keys().cloned().collect()
+    }
+}
