@@ -1,10 +1,119 @@
-//! fieldmesh's mesh adapter: iroh endpoint, tickets, docs, gossip, blobs and the
-//! ractor_cluster transport. It speaks to the domain only through its types and actors.
-//!
-//! The mesh arrives with its own issue; until then a node runs alone and this crate only
-//! fixes the names the adapter will use.
+//! fieldmesh's mesh adapter: one iroh endpoint per node, a gate that admits only mesh
+//! members, joining by ticket, events everywhere over gossip with catch-up. The domain
+//! (`fieldmesh-actors`) never sees iroh: this crate speaks to it through its `Store`.
 
+mod catchup;
+mod gate;
+mod join;
+mod node;
+mod ticket;
+pub mod wire;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fieldmesh_actors::model::{Event, NodeId};
+
+pub use catchup::{CatchUpProtocol, MAX_EVENTS_PER_EXCHANGE, catch_up};
+pub use gate::{Members, MeshGate, NOT_A_MEMBER};
+pub use join::{JoinProtocol, join};
+pub use node::{MeshConfig, MeshJoin, MeshNode};
+pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
+
+/// Versioned ALPN of the join protocol (the only one open to strangers).
+pub const JOIN_ALPN: &[u8] = b"/fieldmesh/join/1";
 /// Versioned ALPN of the catch-up (anti-entropy) protocol.
 pub const CATCHUP_ALPN: &[u8] = b"/fieldmesh/catchup/1";
 /// Versioned ALPN of the ractor_cluster transport.
 pub const CLUSTER_ALPN: &[u8] = b"/fieldmesh/cluster/1";
+
+/// Mesh failures.
+#[derive(Debug, thiserror::Error)]
+pub enum MeshError {
+    /// The endpoint could not start.
+    #[error("mesh endpoint: {0}")]
+    Endpoint(String),
+    /// A peer could not be reached.
+    #[error("peer unreachable: {0}")]
+    Unreachable(String),
+    /// A peer refused us (e.g. a wrong mesh secret).
+    #[error("refused by the mesh: {0}")]
+    Refused(String),
+    /// A peer spoke nonsense.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The local store failed.
+    #[error("store: {0}")]
+    Store(String),
+    /// A file in the data dir.
+    #[error("{path}: {message}")]
+    File {
+        /// Which file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl MeshError {
+    pub(crate) fn store(e: impl std::fmt::Display) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+/// What the mesh did, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct MeshCounters {
+    /// Events received (gossip or catch-up) that verified.
+    pub received: AtomicU64,
+    /// Events dropped: signature not the origin's, or altered.
+    pub forged: AtomicU64,
+    /// Messages or events that did not decode.
+    pub malformed: AtomicU64,
+    /// Events stored through catch-up.
+    pub caught_up: AtomicU64,
+    /// Events this node broadcast.
+    pub broadcast: AtomicU64,
+    /// Connections from non-members refused by the gate.
+    pub refused: std::sync::Arc<AtomicU64>,
+    /// Join attempts refused (wrong secret, garbage).
+    pub join_refused: std::sync::Arc<AtomicU64>,
+}
+
+impl MeshCounters {
+    /// Verifies signed events; returns those that hold (never this node's own, which only
+    /// it makes), counting the rest.
+    pub fn verified(
+        &self,
+        events: Vec<wire::SignedEvent>,
+        local: NodeId,
+    ) -> Vec<(Event, [u8; 64])> {
+        let mut out = Vec::with_capacity(events.len());
+        for s in events {
+            match wire::verify_event(&s) {
+                Ok((e, _)) if e.origin == local => {}
+                Ok(ok) => {
+                    self.received.fetch_add(1, Ordering::Relaxed);
+                    out.push(ok);
+                }
+                Err(wire::WireError::Forged(why)) => {
+                    self.forged.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%why, "dropped a forged event");
+                }
+                Err(wire::WireError::Malformed(why)) => {
+                    self.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%why, "dropped a malformed event");
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn add_caught_up(&self, n: u64) {
+        self.caught_up.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A counter's value.
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}

@@ -92,7 +92,16 @@ impl Actor for StoreActor {
                 let reply = Box::new(move |r| {
                     let _ = reply.send(r);
                 });
-                forward(&store, WriteOp::Replicated { events, reply }).await;
+                let sigs = vec![None; events.len()];
+                forward(
+                    &store,
+                    WriteOp::Replicated {
+                        events,
+                        sigs,
+                        reply,
+                    },
+                )
+                .await;
             }
             StoreMsg::Query { query, reply } => {
                 tokio::task::spawn_blocking(move || {

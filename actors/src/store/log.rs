@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::query::{EventQuery, Order};
-use super::tables::{BY_SENSOR, BY_TIME, COUNTERS, EVENT_COUNT, EVENTS, ORIGINS};
+use super::tables::{BY_SENSOR, BY_TIME, COUNTERS, EVENT_COUNT, EVENTS, ORIGINS, SIGNATURES};
 use super::{StoreError, db_err};
 use crate::model::{Event, NodeId, decode_event, encode_event};
 
@@ -32,6 +32,7 @@ pub(crate) fn init(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(BY_SENSOR).map_err(db_err)?;
     txn.open_table(ORIGINS).map_err(db_err)?;
     txn.open_table(COUNTERS).map_err(db_err)?;
+    txn.open_table(SIGNATURES).map_err(db_err)?;
     Ok(())
 }
 
@@ -197,25 +198,44 @@ pub(crate) fn query(txn: &ReadTransaction, q: &EventQuery) -> Result<Vec<Event>,
     Ok(out)
 }
 
-/// Events `from..=to` of `origin` that are stored, in seq order (for catch-up).
+/// Events `from..=to` of `origin` that are stored, in seq order (for catch-up), each with
+/// the origin's signature when one was stored.
 pub(crate) fn range_of_origin(
     txn: &ReadTransaction,
     origin: &NodeId,
     from: u64,
     to: u64,
     limit: usize,
-) -> Result<Vec<Event>, StoreError> {
+) -> Result<Vec<super::SignedStored>, StoreError> {
     let events = txn.open_table(EVENTS).map_err(db_err)?;
+    let sigs = txn.open_table(SIGNATURES).map_err(db_err)?;
     let o = *origin.as_bytes();
     let mut out = Vec::new();
     for row in events.range((o, from)..=(o, to)).map_err(db_err)? {
-        let (_, v) = row.map_err(db_err)?;
-        out.push(decode_event(v.value())?);
+        let (k, v) = row.map_err(db_err)?;
+        let sig = sigs
+            .get(k.value())
+            .map_err(db_err)?
+            .and_then(|s| <[u8; 64]>::try_from(s.value()).ok());
+        out.push((decode_event(v.value())?, sig));
         if out.len() >= limit {
             break;
         }
     }
     Ok(out)
+}
+
+/// Keeps the origin's signature of a stored event.
+pub(crate) fn insert_signature(
+    txn: &WriteTransaction,
+    event: &Event,
+    sig: &[u8; 64],
+) -> Result<(), StoreError> {
+    txn.open_table(SIGNATURES)
+        .map_err(db_err)?
+        .insert((*event.origin.as_bytes(), event.seq), sig.as_slice())
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Most events one retention pass removes (the next pass goes on).
@@ -251,6 +271,7 @@ pub(crate) fn prune(
     let mut events = txn.open_table(EVENTS).map_err(db_err)?;
     let mut by_time = txn.open_table(BY_TIME).map_err(db_err)?;
     let mut by_sensor = txn.open_table(BY_SENSOR).map_err(db_err)?;
+    let mut sigs = txn.open_table(SIGNATURES).map_err(db_err)?;
     let mut pruned_max: BTreeMap<[u8; 32], u64> = BTreeMap::new();
     for (ts, origin, seq) in &victims {
         if let Some(e) = load(&events, *origin, *seq)? {
@@ -259,11 +280,12 @@ pub(crate) fn prune(
                 .map_err(db_err)?;
         }
         events.remove((*origin, *seq)).map_err(db_err)?;
+        sigs.remove((*origin, *seq)).map_err(db_err)?;
         by_time.remove((*ts, *origin, *seq)).map_err(db_err)?;
         let m = pruned_max.entry(*origin).or_default();
         *m = (*m).max(*seq);
     }
-    drop((events, by_time, by_sensor));
+    drop((events, by_time, by_sensor, sigs));
     let mut origins = txn.open_table(ORIGINS).map_err(db_err)?;
     for (origin, seq) in pruned_max {
         let (c, m, p) = origins

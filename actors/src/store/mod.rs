@@ -3,6 +3,7 @@
 
 mod actor;
 mod artifacts;
+pub mod catchup;
 mod log;
 mod query;
 mod tables;
@@ -21,6 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 pub use actor::{StoreActor, StoreArgs, StoreClient, StoreMsg};
 pub use artifacts::{ArtifactRecord, ArtifactStore};
 pub use log::OriginSeqs;
+
+/// A stored event with its origin's signature, when one was kept (replicated events).
+pub type SignedStored = (Event, Option<[u8; 64]>);
 pub use query::{EventQuery, MAX_QUERY_LIMIT, Order};
 pub use tiers::{TierLimits, Tiers};
 pub use writer::AppendReport;
@@ -184,6 +188,9 @@ pub fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
+/// Commits a [`Store::subscribe`] receiver may fall behind before it is told it lagged.
+pub const COMMIT_BACKLOG: usize = 1024;
+
 /// The node's store: events (hot, warm, cold) and artifacts. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -199,6 +206,7 @@ struct Inner {
     artifacts: ArtifactStore,
     local: NodeId,
     config: StoreConfig,
+    committed: tokio::sync::broadcast::Sender<Arc<[Event]>>,
 }
 
 impl Store {
@@ -227,11 +235,13 @@ impl Store {
         metrics.set_stored_events(log::count(&log::read(&db)?)?);
         let tiers = Arc::new(Mutex::new(load_tiers(&db, &config)?));
         let (tx, rx) = mpsc::channel(config.write_queue);
+        let committed = tokio::sync::broadcast::channel(COMMIT_BACKLOG).0;
         let writer = Writer {
             db: db.clone(),
             tiers: tiers.clone(),
             metrics,
             local,
+            committed: committed.clone(),
             next_seq,
             max_batch: config.commit_max_batch,
         };
@@ -253,8 +263,15 @@ impl Store {
                 artifacts,
                 local,
                 config,
+                committed,
             }),
         })
+    }
+
+    /// New events of every commit from now on (local and replicated), in commit order. A
+    /// receiver that falls more than `COMMIT_BACKLOG` commits behind is told it lagged.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<[Event]>> {
+        self.inner.committed.subscribe()
     }
 
     /// The node this store seals local events for.
@@ -305,8 +322,28 @@ impl Store {
 
     /// Stores events made elsewhere; the same id twice is stored once. Returns once durable.
     pub async fn append(&self, events: Vec<Event>) -> Result<AppendReport, StoreError> {
-        self.submit(|reply| WriteOp::Replicated { events, reply })
-            .await
+        let sigs = vec![None; events.len()];
+        self.submit(|reply| WriteOp::Replicated {
+            events,
+            sigs,
+            reply,
+        })
+        .await
+    }
+
+    /// Like [`Store::append`], keeping each event's origin signature (checked by the
+    /// caller) so it can be relayed to peers with the event.
+    pub async fn append_signed(
+        &self,
+        signed: Vec<(Event, [u8; 64])>,
+    ) -> Result<AppendReport, StoreError> {
+        let (events, sigs) = signed.into_iter().map(|(e, s)| (e, Some(s))).unzip();
+        self.submit(|reply| WriteOp::Replicated {
+            events,
+            sigs,
+            reply,
+        })
+        .await
     }
 
     /// Applies event and artifact retention now. Returns events removed.
@@ -344,14 +381,15 @@ impl Store {
         log::query(&log::read(&self.inner.db)?, q)
     }
 
-    /// Events `from..=to` of `origin` that are stored (catch-up). Blocking.
+    /// Events `from..=to` of `origin` that are stored (catch-up), each with its origin
+    /// signature when one was kept. Blocking.
     pub fn origin_range(
         &self,
         origin: &NodeId,
         from: u64,
         to: u64,
         limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
+    ) -> Result<Vec<SignedStored>, StoreError> {
         log::range_of_origin(&log::read(&self.inner.db)?, origin, from, to, limit)
     }
 

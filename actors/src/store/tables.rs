@@ -13,6 +13,9 @@ pub(crate) const BY_SENSOR: TableDefinition<(&str, u64, [u8; 32], u64), ()> =
 /// origin → (highest contiguous seq, highest seq seen, highest seq pruned by retention).
 pub(crate) const ORIGINS: TableDefinition<[u8; 32], (u64, u64, u64)> =
     TableDefinition::new("origins-1");
+/// (origin, seq) → the origin's 64-byte signature of a replicated event (relayed with it).
+pub(crate) const SIGNATURES: TableDefinition<([u8; 32], u64), &[u8]> =
+    TableDefinition::new("signatures-1");
 /// Counters, e.g. `event_count`.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters-1");
 /// artifact hash → MessagePack `ArtifactRecord`.

@@ -308,6 +308,6 @@ async fn replicated_appends_cannot_forge_local_events_or_overwrite_stored_ones()
     let r = store.append(vec![other]).await.unwrap();
     assert_eq!(r.duplicates, 1);
     let got = store.origin_range(&peer, 1, 1, 10).unwrap();
-    assert_eq!(got, vec![first], "the first copy stays");
+    assert_eq!(got, vec![(first, None)], "the first copy stays");
     store.close().await;
 }

@@ -30,9 +30,10 @@ pub(crate) enum WriteOp {
         drafts: Vec<EventDraft>,
         reply: Reply<Vec<Event>>,
     },
-    /// Store events made elsewhere (idempotent).
+    /// Store events made elsewhere (idempotent), with their origins' signatures if known.
     Replicated {
         events: Vec<Event>,
+        sigs: Vec<Option<[u8; 64]>>,
         reply: Reply<AppendReport>,
     },
     /// Apply retention.
@@ -59,6 +60,8 @@ pub(crate) struct Writer {
     pub tiers: Arc<Mutex<Tiers>>,
     pub metrics: Arc<NodeMetrics>,
     pub local: NodeId,
+    /// Every commit's new events, for whoever replicates them.
+    pub committed: tokio::sync::broadcast::Sender<Arc<[Event]>>,
     pub next_seq: u64,
     pub max_batch: usize,
 }
@@ -109,9 +112,11 @@ impl Writer {
                 WriteOp::Local { drafts, reply } => {
                     Outcome::Local(self.apply_local(&txn, drafts), reply)
                 }
-                WriteOp::Replicated { events, reply } => {
-                    Outcome::Replicated(apply_replicated(&txn, self.local, events), reply)
-                }
+                WriteOp::Replicated {
+                    events,
+                    sigs,
+                    reply,
+                } => Outcome::Replicated(apply_replicated(&txn, self.local, events, sigs), reply),
                 WriteOp::Prune {
                     min_ts_us,
                     max_events,
@@ -171,6 +176,10 @@ impl Writer {
             let sensor = e.sensor.as_ref().map_or("node", |s| s.as_str());
             self.metrics.record_events(sensor, 1);
         }
+        if !committed.is_empty() {
+            // Nobody listening is fine: the mesh subscribes when it runs.
+            let _ = self.committed.send(Arc::from(committed.as_slice()));
+        }
         if let Ok(mut t) = self.tiers.lock() {
             t.insert(committed, now);
         }
@@ -214,6 +223,7 @@ fn apply_replicated(
     txn: &redb::WriteTransaction,
     local: NodeId,
     events: Vec<Event>,
+    sigs: Vec<Option<[u8; 64]>>,
 ) -> Result<(AppendReport, Vec<Event>), StoreError> {
     let mut report = AppendReport::default();
     let mut fresh = Vec::new();
@@ -231,8 +241,13 @@ fn apply_replicated(
             return Err(ModelError::Invalid("sequence number out of range".into()).into());
         }
     }
+    let mut sigs = sigs.into_iter();
     for e in events {
+        let sig = sigs.next().flatten();
         if log::insert(txn, &e)? {
+            if let Some(sig) = &sig {
+                log::insert_signature(txn, &e, sig)?;
+            }
             report.inserted += 1;
             fresh.push(e);
         } else {

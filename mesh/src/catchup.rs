@@ -1,0 +1,184 @@
+//! The catch-up protocol (`/fieldmesh/catchup/1`): anti-entropy for replicated events.
+//! The asker sends, per origin, the highest contiguous sequence it holds; the answerer
+//! streams the events above those (each with its origin's signature), from any origin.
+
+use std::collections::BTreeMap;
+
+use fieldmesh_actors::model::NodeId;
+use fieldmesh_actors::store::Store;
+use fieldmesh_actors::store::catchup::ranges_to_offer;
+use iroh::endpoint::{Connection, RecvStream};
+use iroh::protocol::{AcceptError, ProtocolHandler};
+use iroh::{Endpoint, EndpointId, SecretKey};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{SignedEvent, decode, encode, sign_event, stored_event};
+use crate::{CATCHUP_ALPN, MeshCounters, MeshError};
+
+/// Most events one exchange carries (the next exchange goes on).
+pub const MAX_EVENTS_PER_EXCHANGE: usize = 20_000;
+/// Events per frame on the stream.
+const FRAME_EVENTS: usize = 256;
+/// Largest frame accepted.
+const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Serialize, Deserialize)]
+struct Have {
+    contiguous: Vec<([u8; 32], u64)>,
+}
+
+/// Serves catch-up requests from members.
+#[derive(Clone)]
+pub struct CatchUpProtocol {
+    pub(crate) store: Store,
+    pub(crate) key: SecretKey,
+}
+
+impl std::fmt::Debug for CatchUpProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatchUpProtocol")
+            .field("node", &self.store.local())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CatchUpProtocol {
+    /// The signed events `have` lacks, in frames.
+    fn offer(&self, have: Have) -> Result<Vec<Vec<SignedEvent>>, MeshError> {
+        let theirs: BTreeMap<NodeId, u64> = have
+            .contiguous
+            .into_iter()
+            .map(|(o, c)| (NodeId::from_bytes(o), c))
+            .collect();
+        let mine = self.store.origins().map_err(MeshError::store)?;
+        let local = self.store.local();
+        let mut frames = Vec::new();
+        let mut frame = Vec::new();
+        let mut sent = 0;
+        for r in ranges_to_offer(&mine, &theirs) {
+            let left = MAX_EVENTS_PER_EXCHANGE - sent;
+            for (event, sig) in self
+                .store
+                .origin_range(&r.origin, r.from, r.to, left)
+                .map_err(MeshError::store)?
+            {
+                let signed = if event.origin == local {
+                    sign_event(&self.key, &event)
+                } else if let Some(sig) = sig {
+                    stored_event(&event, &sig)
+                } else {
+                    continue; // no origin signature (e.g. ingested over HTTP): not relayed
+                };
+                let Ok(signed) = signed else { continue };
+                frame.push(signed);
+                sent += 1;
+                if frame.len() == FRAME_EVENTS {
+                    frames.push(std::mem::take(&mut frame));
+                }
+            }
+            if sent >= MAX_EVENTS_PER_EXCHANGE {
+                break;
+            }
+        }
+        if !frame.is_empty() {
+            frames.push(frame);
+        }
+        Ok(frames)
+    }
+}
+
+impl ProtocolHandler for CatchUpProtocol {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        let (mut send, mut recv) = conn.accept_bi().await?;
+        let bytes = recv
+            .read_to_end(MAX_FRAME_BYTES)
+            .await
+            .map_err(AcceptError::from_err)?;
+        let have: Have = decode(&bytes).map_err(AcceptError::from_err)?;
+        let this = self.clone();
+        let frames = tokio::task::spawn_blocking(move || this.offer(have))
+            .await
+            .map_err(AcceptError::from_err)?
+            .map_err(AcceptError::from_err)?;
+        for f in frames {
+            let body = encode(&f);
+            send.write_all(&(body.len() as u32).to_le_bytes())
+                .await
+                .map_err(AcceptError::from_err)?;
+            send.write_all(&body).await.map_err(AcceptError::from_err)?;
+        }
+        send.finish()?;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), conn.closed()).await;
+        Ok(())
+    }
+}
+
+async fn read_frame(recv: &mut RecvStream) -> Result<Option<Vec<SignedEvent>>, MeshError> {
+    let mut len = [0u8; 4];
+    match recv.read_exact(&mut len).await {
+        Ok(()) => {}
+        Err(iroh::endpoint::ReadExactError::FinishedEarly(0)) => return Ok(None),
+        Err(e) => return Err(MeshError::Unreachable(e.to_string())),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(MeshError::Protocol(format!(
+            "catch-up frame of {len} bytes"
+        )));
+    }
+    let mut body = vec![0u8; len];
+    recv.read_exact(&mut body)
+        .await
+        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
+    decode(&body)
+        .map(Some)
+        .map_err(|e| MeshError::Protocol(e.to_string()))
+}
+
+/// Asks `peer` for what this store lacks; stores what verifies. Returns events stored.
+pub async fn catch_up(
+    ep: &Endpoint,
+    peer: EndpointId,
+    store: &Store,
+    counters: &MeshCounters,
+) -> Result<usize, MeshError> {
+    let s = store.clone();
+    let mine = tokio::task::spawn_blocking(move || s.origins())
+        .await
+        .map_err(|e| MeshError::Protocol(e.to_string()))?
+        .map_err(MeshError::store)?;
+    let have = Have {
+        contiguous: mine
+            .iter()
+            .map(|(o, s)| (*o.as_bytes(), s.contiguous.max(s.pruned)))
+            .collect(),
+    };
+    let conn = ep
+        .connect(peer, CATCHUP_ALPN)
+        .await
+        .map_err(|e| MeshError::Unreachable(format!("{}: {e}", peer.fmt_short())))?;
+    let (mut send, mut recv) = conn
+        .open_bi()
+        .await
+        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
+    send.write_all(&encode(&have))
+        .await
+        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
+    send.finish()
+        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
+    let local = store.local();
+    let mut stored = 0;
+    while let Some(frame) = read_frame(&mut recv).await? {
+        let good = counters.verified(frame, local);
+        if !good.is_empty() {
+            stored += store
+                .append_signed(good)
+                .await
+                .map_err(MeshError::store)?
+                .inserted;
+        }
+    }
+    conn.close(0u32.into(), b"done");
+    counters.add_caught_up(stored as u64);
+    Ok(stored)
+}

@@ -1,0 +1,401 @@
+//! A node's place in the mesh: its endpoint and router (gossip, join, catch-up behind the
+//! member gate), the join by ticket, and the tasks that replicate events both ways.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fieldmesh_actors::store::Store;
+use futures_util::StreamExt;
+use iroh::address_lookup::memory::MemoryLookup;
+use iroh::endpoint::presets;
+use iroh::protocol::Router;
+use iroh::{Endpoint, EndpointId, SecretKey};
+use iroh_gossip::api::{Event as GossipEvent, GossipReceiver, GossipSender};
+use iroh_gossip::net::{GOSSIP_ALPN, Gossip};
+use iroh_gossip::proto::TopicId;
+use tokio::task::JoinHandle;
+
+use crate::catchup::{CatchUpProtocol, catch_up};
+use crate::gate::{Members, MeshGate};
+use crate::join::{JoinProtocol, join, remember};
+use crate::ticket::{MeshTicket, TicketPeer};
+use crate::wire::{GOSSIP_MAX_BYTES, GossipBatch, batches, decode, sign_event};
+use crate::{CATCHUP_ALPN, JOIN_ALPN, MeshCounters, MeshError};
+
+/// How a node takes part.
+#[derive(Clone, Debug)]
+pub struct MeshConfig {
+    /// Where the endpoint listens (`127.0.0.1:0` for tests and the demo).
+    pub bind: SocketAddr,
+    /// Anti-entropy round with a random member this often.
+    pub catchup_every: Duration,
+}
+
+impl Default for MeshConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:0".parse().expect("a socket address"),
+            catchup_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Which mesh to be in.
+#[derive(Clone, Debug)]
+pub enum MeshJoin {
+    /// Start a new mesh (this node is its first member).
+    Create,
+    /// Join (or rejoin) the mesh of a ticket.
+    Ticket(MeshTicket),
+}
+
+/// A running mesh membership.
+pub struct MeshNode {
+    router: Router,
+    gossip: Gossip,
+    members: Members,
+    secret: [u8; 32],
+    counters: Arc<MeshCounters>,
+    sender: GossipSender,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn topic_of(secret: &[u8; 32]) -> TopicId {
+    TopicId::from_bytes(blake3::derive_key("fieldmesh events topic v1", secret))
+}
+
+impl MeshNode {
+    /// Starts the endpoint with `key` (the node's ed25519 secret), joins as `how` and
+    /// replicates `store`'s events.
+    pub async fn start(
+        cfg: &MeshConfig,
+        key: [u8; 32],
+        store: Store,
+        how: MeshJoin,
+    ) -> Result<Self, MeshError> {
+        let key = SecretKey::from_bytes(&key);
+        let counters = Arc::new(MeshCounters::default());
+        let members = Members::default();
+        let gate = MeshGate::new(members.clone(), counters.refused.clone());
+        let ep = Endpoint::builder(presets::Minimal)
+            .secret_key(key.clone())
+            .hooks(gate)
+            .clear_ip_transports()
+            .bind_addr(cfg.bind)
+            .map_err(|e| MeshError::Endpoint(e.to_string()))?
+            .bind()
+            .await
+            .map_err(|e| MeshError::Endpoint(e.to_string()))?;
+        let me = ep.id();
+        let my_addrs = ep.bound_sockets();
+        members.admit(me, my_addrs.clone());
+        let lookup = MemoryLookup::new();
+        ep.address_lookup()
+            .map_err(|e| MeshError::Endpoint(e.to_string()))?
+            .add(lookup.clone());
+
+        let (secret, peers) = match &how {
+            MeshJoin::Create => (rand::random::<[u8; 32]>(), Vec::new()),
+            MeshJoin::Ticket(t) => (t.secret, t.peers.clone()),
+        };
+        let gossip = Gossip::builder()
+            .max_message_size(GOSSIP_MAX_BYTES)
+            .spawn(ep.clone());
+        let router = Router::builder(ep.clone())
+            .accept(GOSSIP_ALPN, gossip.clone())
+            .accept(
+                JOIN_ALPN,
+                JoinProtocol {
+                    secret,
+                    me,
+                    members: members.clone(),
+                    lookup: lookup.clone(),
+                    refused: counters.join_refused.clone(),
+                },
+            )
+            .accept(
+                CATCHUP_ALPN,
+                CatchUpProtocol {
+                    store: store.clone(),
+                    key: key.clone(),
+                },
+            )
+            .spawn();
+
+        let joined = join_all(&ep, &members, &lookup, &secret, &peers, my_addrs.clone()).await;
+        if !peers.is_empty() && !joined {
+            tracing::warn!("no peer of the ticket answered; running alone until one does");
+        }
+        let bootstrap: Vec<EndpointId> = members
+            .list()
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != me)
+            .collect();
+        let (sender, receiver) = gossip
+            .subscribe(topic_of(&secret), bootstrap)
+            .await
+            .map_err(|e| MeshError::Endpoint(e.to_string()))?
+            .split();
+
+        let tasks = vec![
+            tokio::spawn(broadcast_local(
+                store.clone(),
+                key,
+                sender.clone(),
+                counters.clone(),
+            )),
+            tokio::spawn(receive(
+                receiver,
+                store.clone(),
+                ep.clone(),
+                counters.clone(),
+            )),
+            tokio::spawn(anti_entropy(
+                ep.clone(),
+                store,
+                members.clone(),
+                lookup,
+                (secret, peers),
+                sender.clone(),
+                cfg.catchup_every,
+                counters.clone(),
+            )),
+        ];
+        Ok(Self {
+            router,
+            gossip,
+            members,
+            secret,
+            counters,
+            sender,
+            tasks,
+        })
+    }
+
+    /// Gossips raw bytes on the mesh topic as they are (tools and tests: peers verify
+    /// whatever arrives).
+    pub async fn broadcast_raw(&self, bytes: Vec<u8>) -> Result<(), MeshError> {
+        self.sender
+            .broadcast(bytes.into())
+            .await
+            .map_err(|e| MeshError::Protocol(e.to_string()))
+    }
+
+    /// This node's endpoint id.
+    pub fn id(&self) -> EndpointId {
+        self.router.endpoint().id()
+    }
+
+    /// Where this node listens.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.router.endpoint().bound_sockets()
+    }
+
+    /// A ticket to join this mesh through this node.
+    pub fn ticket(&self) -> MeshTicket {
+        MeshTicket {
+            secret: self.secret,
+            peers: vec![TicketPeer {
+                id: *self.id().as_bytes(),
+                addrs: self.addrs(),
+            }],
+        }
+    }
+
+    /// A ticket naming every known member (what a restart rejoins through).
+    pub fn rejoin_ticket(&self) -> MeshTicket {
+        let peers = self
+            .members
+            .list()
+            .into_iter()
+            .map(|(id, addrs)| TicketPeer {
+                id: *id.as_bytes(),
+                addrs,
+            })
+            .collect();
+        MeshTicket {
+            secret: self.secret,
+            peers,
+        }
+    }
+
+    /// Members known here (this node included).
+    pub fn members(&self) -> &Members {
+        &self.members
+    }
+
+    /// What the mesh did.
+    pub fn counters(&self) -> &Arc<MeshCounters> {
+        &self.counters
+    }
+
+    /// Leaves: stops the tasks, the protocols and the endpoint.
+    pub async fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let _ = self.gossip.shutdown().await;
+        let _ = self.router.shutdown().await;
+    }
+}
+
+/// Joins through every peer that answers, then introduces this node to every member they
+/// named. Returns whether any peer answered.
+async fn join_all(
+    ep: &Endpoint,
+    members: &Members,
+    lookup: &MemoryLookup,
+    secret: &[u8; 32],
+    peers: &[TicketPeer],
+    my_addrs: Vec<SocketAddr>,
+) -> bool {
+    let me = ep.id();
+    let mut answered = false;
+    let mut to_greet: Vec<(EndpointId, Vec<SocketAddr>)> = Vec::new();
+    for p in peers {
+        let Ok(id) = EndpointId::from_bytes(&p.id) else {
+            continue;
+        };
+        if id == me {
+            continue;
+        }
+        remember(lookup, id, &p.addrs);
+        match join(ep, id, secret, my_addrs.clone()).await {
+            Ok(list) => {
+                answered = true;
+                members.admit(id, p.addrs.clone());
+                to_greet.extend(list);
+            }
+            Err(e) => tracing::debug!(peer = %id.fmt_short(), error = %e, "join failed"),
+        }
+    }
+    for (id, addrs) in to_greet {
+        if id == me || members.contains(&id) {
+            continue;
+        }
+        remember(lookup, id, &addrs);
+        if join(ep, id, secret, my_addrs.clone()).await.is_ok() {
+            members.admit(id, addrs);
+        }
+    }
+    answered
+}
+
+/// Signs this node's new events and gossips them in batches.
+async fn broadcast_local(
+    store: Store,
+    key: SecretKey,
+    sender: GossipSender,
+    counters: Arc<MeshCounters>,
+) {
+    let local = store.local();
+    let mut rx = store.subscribe();
+    loop {
+        let events = match rx.recv().await {
+            Ok(e) => e,
+            // Fell behind: catch-up delivers what gossip did not.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let signed: Vec<_> = events
+            .iter()
+            .filter(|e| e.origin == local)
+            .filter_map(|e| sign_event(&key, e).ok())
+            .collect();
+        let n = signed.len() as u64;
+        for b in batches(signed, rand::random) {
+            if sender.broadcast(b.into()).await.is_err() {
+                return;
+            }
+        }
+        counters
+            .broadcast
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Verifies and stores what gossip brings; a new neighbour gets a catch-up round.
+async fn receive(
+    mut receiver: GossipReceiver,
+    store: Store,
+    ep: Endpoint,
+    counters: Arc<MeshCounters>,
+) {
+    let local = store.local();
+    while let Some(ev) = receiver.next().await {
+        match ev {
+            Ok(GossipEvent::Received(msg)) => {
+                let Ok(batch) = decode::<GossipBatch>(&msg.content) else {
+                    counters
+                        .malformed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                };
+                let good = counters.verified(batch.events, local);
+                if !good.is_empty()
+                    && let Err(e) = store.append_signed(good).await
+                {
+                    tracing::warn!(error = %e, "could not store replicated events");
+                }
+            }
+            Ok(GossipEvent::NeighborUp(peer)) => {
+                let (ep, store, c) = (ep.clone(), store.clone(), counters.clone());
+                tokio::spawn(async move {
+                    let _ = catch_up(&ep, peer, &store, &c).await;
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "gossip receiver stopped");
+                return;
+            }
+        }
+    }
+}
+
+/// Every `every`: a catch-up round with a random member; until a ticket peer answered,
+/// another join attempt.
+#[allow(clippy::too_many_arguments)]
+async fn anti_entropy(
+    ep: Endpoint,
+    store: Store,
+    members: Members,
+    lookup: MemoryLookup,
+    (secret, peers): ([u8; 32], Vec<TicketPeer>),
+    sender: GossipSender,
+    every: Duration,
+    counters: Arc<MeshCounters>,
+) {
+    let me = ep.id();
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let others: Vec<EndpointId> = members
+            .list()
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != me)
+            .collect();
+        if others.is_empty() && !peers.is_empty() {
+            let addrs = ep.bound_sockets();
+            if join_all(&ep, &members, &lookup, &secret, &peers, addrs).await {
+                let ids = members
+                    .list()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .filter(|id| *id != me);
+                let _ = sender.join_peers(ids.collect()).await;
+            }
+            continue;
+        }
+        if others.is_empty() {
+            continue;
+        }
+        let peer = others[rand::random_range(0..others.len())];
+        if let Err(e) = catch_up(&ep, peer, &store, &counters).await {
+            tracing::debug!(peer = %peer.fmt_short(), error = %e, "catch-up round failed");
+        }
+    }
+}

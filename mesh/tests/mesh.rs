@@ -1,0 +1,246 @@
+//! Nodes on loopback in one process: joining by ticket, every event everywhere (gossip
+//! plus catch-up, also after a node was away), and strangers and forgers getting nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fieldmesh_actors::metrics::NodeMetrics;
+use fieldmesh_actors::model::{EventDraft, NodeId, Payload};
+use fieldmesh_actors::store::{Store, StoreConfig};
+use fieldmesh_mesh::wire::{GossipBatch, encode, sign_event};
+use fieldmesh_mesh::{
+    CATCHUP_ALPN, MeshConfig, MeshCounters, MeshError, MeshJoin, MeshNode, MeshTicket,
+};
+use iroh::SecretKey;
+
+struct TestNode {
+    key: [u8; 32],
+    store: Store,
+    mesh: MeshNode,
+}
+
+fn cfg() -> MeshConfig {
+    MeshConfig {
+        catchup_every: Duration::from_millis(300),
+        ..MeshConfig::default()
+    }
+}
+
+fn node_id(key: &[u8; 32]) -> NodeId {
+    NodeId::from_bytes(*SecretKey::from_bytes(key).public().as_bytes())
+}
+
+fn open(dir: &Path, key: &[u8; 32]) -> Store {
+    Store::open(
+        dir,
+        node_id(key),
+        StoreConfig::default(),
+        Arc::new(NodeMetrics::default()),
+    )
+    .unwrap()
+}
+
+async fn start(dir: &Path, key: [u8; 32], how: MeshJoin) -> TestNode {
+    let store = open(dir, &key);
+    let mesh = MeshNode::start(&cfg(), key, store.clone(), how)
+        .await
+        .unwrap();
+    TestNode { key, store, mesh }
+}
+
+fn heartbeat(i: u64) -> EventDraft {
+    EventDraft {
+        ts_us: 1_790_000_000_000_000 + i,
+        sensor: None,
+        room: None,
+        body: Payload::Heartbeat {
+            role: "test".into(),
+            uptime_s: i,
+            sensors: 0,
+            events_stored: i,
+            restarts: 0,
+        },
+    }
+}
+
+async fn emit(store: &Store, n: u64) {
+    store
+        .append_local((0..n).map(heartbeat).collect())
+        .await
+        .unwrap();
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn count(s: &Store) -> u64 {
+    s.count().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_join_by_ticket_and_every_event_reaches_every_node_also_after_a_restart() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let a = start(dirs[0].path(), rand::random(), MeshJoin::Create).await;
+    let ticket: MeshTicket = a.mesh.ticket().to_string().parse().unwrap();
+    let b = start(
+        dirs[1].path(),
+        rand::random(),
+        MeshJoin::Ticket(ticket.clone()),
+    )
+    .await;
+    let c = start(dirs[2].path(), rand::random(), MeshJoin::Ticket(ticket)).await;
+    wait_for("everyone to know everyone", Duration::from_secs(10), || {
+        [&a, &b, &c].iter().all(|n| n.mesh.members().len() == 3)
+    })
+    .await;
+
+    for n in [&a, &b, &c] {
+        emit(&n.store, 20).await;
+    }
+    wait_for("60 events on every node", Duration::from_secs(10), || {
+        [&a, &b, &c].iter().all(|n| count(&n.store) == 60)
+    })
+    .await;
+
+    // C goes away; everyone (C too, alone) makes events; C comes back with its key and data.
+    let rejoin = c.mesh.rejoin_ticket();
+    let c_key = c.key;
+    c.mesh.shutdown().await;
+    c.store.close().await;
+    drop(c.store);
+    emit(&a.store, 30).await;
+    emit(&b.store, 30).await;
+    let c_store = open(dirs[2].path(), &c_key);
+    emit(&c_store, 10).await;
+    c_store.close().await;
+    drop(c_store);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let c = start(dirs[2].path(), c_key, MeshJoin::Ticket(rejoin)).await;
+    wait_for(
+        "130 events on every node after the restart",
+        Duration::from_secs(15),
+        || [&a, &b, &c].iter().all(|n| count(&n.store) == 130),
+    )
+    .await;
+    for n in [&a, &b, &c] {
+        let origins = n.store.origins().unwrap();
+        assert_eq!(origins.len(), 3);
+        assert!(
+            origins.values().all(|s| s.contiguous == s.max_seen),
+            "no gaps: {origins:?}"
+        );
+        assert_eq!(MeshCounters::get(&n.mesh.counters().forged), 0);
+    }
+    for n in [a, b, c] {
+        n.mesh.shutdown().await;
+        n.store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_wrong_secrets_and_forged_events_get_nothing_in() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let a = start(dirs[0].path(), rand::random(), MeshJoin::Create).await;
+    let ticket = a.mesh.ticket();
+    let b = start(
+        dirs[1].path(),
+        rand::random(),
+        MeshJoin::Ticket(ticket.clone()),
+    )
+    .await;
+    emit(&a.store, 5).await;
+    wait_for("b to have a's events", Duration::from_secs(10), || {
+        count(&b.store) == 5
+    })
+    .await;
+
+    // A stranger that knows a's address and every id, but not the secret.
+    let stranger = iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
+        .clear_ip_transports()
+        .bind_addr("127.0.0.1:0")
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let lookup = iroh::address_lookup::memory::MemoryLookup::new();
+    let mut addr = iroh::EndpointAddr::new(a.mesh.id());
+    for s in a.mesh.addrs() {
+        addr = addr.with_ip_addr(s);
+    }
+    lookup.add_endpoint_info(addr);
+    stranger.address_lookup().unwrap().add(lookup);
+    for alpn in [CATCHUP_ALPN, iroh_gossip::net::GOSSIP_ALPN] {
+        let refused = match stranger.connect(a.mesh.id(), alpn).await {
+            Err(_) => true,
+            Ok(conn) => {
+                // Refused after the handshake: the connection is closed with our code.
+                let closed = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;
+                closed.is_ok()
+            }
+        };
+        assert!(refused, "a stranger got a connection for {alpn:?}");
+    }
+    assert!(MeshCounters::get(&a.mesh.counters().refused) >= 1);
+    // Asking for events the way members do gets nothing either.
+    let d_dir = tempfile::tempdir().unwrap();
+    let d_key: [u8; 32] = rand::random();
+    let d_store = open(d_dir.path(), &d_key);
+    let got =
+        fieldmesh_mesh::catch_up(&stranger, a.mesh.id(), &d_store, &MeshCounters::default()).await;
+    assert!(got.is_err(), "{got:?}");
+    assert_eq!(count(&d_store), 0);
+    // Joining with a made-up secret.
+    let wrong = MeshTicket {
+        secret: [9; 32],
+        ..ticket.clone()
+    };
+    let err = fieldmesh_mesh::join(&stranger, a.mesh.id(), &wrong.secret, vec![])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MeshError::Refused(_)), "{err}");
+    assert!(MeshCounters::get(&a.mesh.counters().join_refused) >= 1);
+    d_store.close().await;
+
+    // A member forging an event in a's name, and altering one of its own.
+    let e = start(dirs[2].path(), rand::random(), MeshJoin::Ticket(ticket)).await;
+    wait_for("e to join", Duration::from_secs(10), || {
+        a.mesh.members().len() == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let made = e.store.append_local(vec![heartbeat(99)]).await.unwrap();
+    let mut as_a = made[0].clone();
+    as_a.origin = a.store.local();
+    as_a.id = fieldmesh_actors::model::EventId::derive(&as_a.origin, 1_000);
+    as_a.seq = 1_000;
+    let forged = sign_event(&SecretKey::from_bytes(&e.key), &as_a).unwrap();
+    let mut altered = sign_event(&SecretKey::from_bytes(&e.key), &made[0]).unwrap();
+    let last = altered.event.len() - 1;
+    altered.event[last] ^= 1;
+    let batch = GossipBatch {
+        nonce: 7,
+        events: vec![forged, altered],
+    };
+    e.mesh.broadcast_raw(encode(&batch)).await.unwrap();
+    wait_for("b to drop the forgeries", Duration::from_secs(10), || {
+        MeshCounters::get(&b.mesh.counters().forged)
+            + MeshCounters::get(&b.mesh.counters().malformed)
+            >= 2
+    })
+    .await;
+    let a_events = b
+        .store
+        .origin_range(&a.store.local(), 1, u64::MAX, 100)
+        .unwrap();
+    assert_eq!(a_events.len(), 5, "nothing forged was stored in a's name");
+    for n in [a, b, e] {
+        n.mesh.shutdown().await;
+        n.store.close().await;
+    }
+}
