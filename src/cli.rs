@@ -30,6 +30,16 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write simulated SigMF recordings with ground-truth annotations.
     Simulate(SimulateArgs),
+    /// Print the mesh ticket of the node on a data dir (what others join with).
+    Ticket(TicketArgs),
+}
+
+/// `fieldmesh ticket`
+#[derive(Debug, Args)]
+pub struct TicketArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub data_dir: PathBuf,
 }
 
 /// `fieldmesh simulate`
@@ -74,6 +84,9 @@ pub struct NodeArgs {
     /// Data directory (overrides the config's `data_dir`).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Join the mesh of this ticket (printed by `fieldmesh ticket` on a member).
+    #[arg(long)]
+    pub join: Option<String>,
 }
 
 /// `fieldmesh demo`

@@ -38,6 +38,15 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Node(args) => {
+            // A bad ticket stops everything before anything is written.
+            let join = args
+                .join
+                .as_deref()
+                .map(|t| {
+                    t.parse::<fieldmesh_mesh::MeshTicket>()
+                        .map_err(|e| events_cmd::UsageError(format!("--join: {e}")))
+                })
+                .transpose()?;
             let mut config = config::load(&args.config)?;
             if let Some(dir) = args.data_dir {
                 config.data_dir = dir;
@@ -46,7 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cli.log_format.unwrap_or(config.log.format),
                 &config.log.level,
             );
-            let node = Node::start(&config, PortChoice::Exact).await?;
+            let node = Node::start_joining(&config, PortChoice::Exact, join).await?;
             node.run_until(std::future::pending()).await
         }
         Command::Demo(args) => {
@@ -65,6 +74,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             tokio::task::spawn_blocking(move || analyze_cmd::run(args)).await?
         }
+        Command::Ticket(args) => match fieldmesh::node::read_ticket(&args.data_dir)? {
+            Some(t) => {
+                println!("{t}");
+                Ok(())
+            }
+            None => Err(events_cmd::UsageError(format!(
+                "no mesh ticket in {}: start a node there first",
+                args.data_dir.display()
+            ))
+            .into()),
+        },
         Command::Simulate(args) => {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             tokio::task::spawn_blocking(move || simulate_cmd::run(args)).await?

@@ -11,6 +11,7 @@ use fieldmesh_actors::metrics::NodeMetrics;
 use fieldmesh_actors::model::NodeId;
 use fieldmesh_actors::node::NodeRuntime;
 use fieldmesh_actors::store::{Store, StoreError, now_us};
+use fieldmesh_mesh::{MeshConfig, MeshJoin, MeshNode, MeshTicket};
 use fieldmesh_ui::{ApiState, NodeInfo};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -21,6 +22,8 @@ use crate::identity;
 
 /// Name of the file a running node writes into its data dir.
 pub const NODE_JSON: &str = "node.json";
+/// The mesh ticket a node keeps in its data dir (this mesh's secret and its members).
+pub const MESH_TICKET: &str = "mesh.ticket";
 
 /// What `node.json` says about a running node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -45,6 +48,7 @@ pub struct Node {
     http_task: tokio::task::JoinHandle<std::io::Result<()>>,
     data_dir: PathBuf,
     id: NodeId,
+    mesh: Option<MeshNode>,
 }
 
 /// How the HTTP port is chosen.
@@ -57,10 +61,19 @@ pub enum PortChoice {
 }
 
 impl Node {
-    /// Starts a node from a validated config.
+    /// Starts a node from a validated config (its mesh: the one in its data dir, or a new).
     pub async fn start(config: &Config, ports: PortChoice) -> anyhow::Result<Self> {
+        Self::start_joining(config, ports, None).await
+    }
+
+    /// Starts a node that joins the mesh of `join` (if given).
+    pub async fn start_joining(
+        config: &Config,
+        ports: PortChoice,
+        join: Option<MeshTicket>,
+    ) -> anyhow::Result<Self> {
         let data_dir = config.data_dir.clone();
-        let (_key, id) = identity::load_or_create(&data_dir)?;
+        let (key, id) = identity::load_or_create(&data_dir)?;
         let metrics = Arc::new(NodeMetrics::default());
         let store = Store::open(&data_dir, id, config.store.clone(), metrics.clone()).map_err(
             |e| match e {
@@ -72,6 +85,18 @@ impl Node {
             },
         )?;
         let runtime = NodeRuntime::start(config.node_spec(id), store, metrics.clone()).await?;
+        let mesh = if config.mesh.enabled {
+            let store = runtime.store().clone();
+            match start_mesh(config, &data_dir, key.to_bytes(), store, join).await {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    runtime.shutdown().await;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
 
         let listener = bind(config, ports).await?;
         let http_addr = listener.local_addr()?;
@@ -107,7 +132,13 @@ impl Node {
             http_task,
             data_dir,
             id,
+            mesh,
         })
+    }
+
+    /// The node's mesh membership, when the mesh is enabled.
+    pub fn mesh(&self) -> Option<&MeshNode> {
+        self.mesh.as_ref()
     }
 
     /// Where the HTTP API listens.
@@ -147,6 +178,13 @@ impl Node {
     /// Orderly stop: sensors, pipelines, store; then the HTTP server; `node.json` removed.
     pub async fn stop(mut self) {
         tracing::info!("stopping: draining sensors and flushing the store");
+        if let Some(mesh) = self.mesh.take() {
+            // Remember every member met, to rejoin through any of them next time.
+            if let Err(e) = write_ticket(&self.data_dir, &mesh.rejoin_ticket()) {
+                tracing::warn!(error = %e, "could not save the mesh ticket");
+            }
+            mesh.shutdown().await;
+        }
         self.runtime.shutdown().await;
         if let Some(tx) = self.http_stop.take() {
             let _ = tx.send(());
@@ -169,6 +207,55 @@ async fn bind(config: &Config, ports: PortChoice) -> anyhow::Result<TcpListener>
         }
         Err(e) => Err(e).with_context(|| format!("listening on {addr}")),
     }
+}
+
+/// Joins (or creates) the mesh and records its ticket in the data dir.
+async fn start_mesh(
+    config: &Config,
+    data_dir: &Path,
+    key: [u8; 32],
+    store: Store,
+    join: Option<MeshTicket>,
+) -> anyhow::Result<MeshNode> {
+    let saved = read_ticket(data_dir)?;
+    let (how, created) = match (join, saved) {
+        (Some(t), _) | (None, Some(t)) => (MeshJoin::Ticket(t), false),
+        (None, None) => (MeshJoin::Create, true),
+    };
+    let cfg = MeshConfig {
+        bind: config.mesh.bind,
+        catchup_every: Duration::from_millis(config.mesh.catchup_every_ms),
+    };
+    let mesh = MeshNode::start(&cfg, key, store, how)
+        .await
+        .context("starting the mesh")?;
+    write_ticket(data_dir, &mesh.rejoin_ticket())?;
+    if created {
+        println!("mesh ticket: {}", mesh.ticket());
+    }
+    tracing::info!(members = mesh.members().len(), addrs = ?mesh.addrs(), created, "in the mesh");
+    Ok(mesh)
+}
+
+/// The mesh ticket saved in `dir`, if any.
+pub fn read_ticket(dir: &Path) -> anyhow::Result<Option<MeshTicket>> {
+    let path = dir.join(MESH_TICKET);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .parse()
+            .map(Some)
+            .with_context(|| format!("{} is not a usable mesh ticket", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_ticket(dir: &Path, ticket: &MeshTicket) -> anyhow::Result<()> {
+    let path = dir.join(MESH_TICKET);
+    let tmp = dir.join("mesh.ticket.tmp");
+    std::fs::write(&tmp, format!("{ticket}\n"))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn write_node_json(dir: &Path, info: &NodeJson) -> anyhow::Result<()> {

@@ -93,6 +93,29 @@ impl Default for UiConfig {
     }
 }
 
+/// `[mesh]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeshSettings {
+    /// Take part in a mesh at all (off: the node runs alone).
+    pub enabled: bool,
+    /// Where the mesh endpoint listens. The default is loopback (one machine, tests, the
+    /// demo); give a LAN address and a fixed port to reach other machines.
+    pub bind: std::net::SocketAddr,
+    /// Anti-entropy round with a random member every this many ms.
+    pub catchup_every_ms: u64,
+}
+
+impl Default for MeshSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            catchup_every_ms: 2000,
+        }
+    }
+}
+
 /// `[heartbeat]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -136,6 +159,9 @@ pub struct Config {
     /// Heartbeat events.
     #[serde(default)]
     pub heartbeat: HeartbeatConfig,
+    /// The mesh.
+    #[serde(default)]
+    pub mesh: MeshSettings,
     /// Sensors on this node.
     #[serde(default)]
     pub sensors: Vec<SensorConfig>,
@@ -177,6 +203,12 @@ impl Config {
         if !(100..=3_600_000).contains(&self.heartbeat.interval_ms) {
             out.push((
                 "heartbeat.interval_ms".into(),
+                "must be in 100..=3600000".into(),
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.mesh.catchup_every_ms) {
+            out.push((
+                "mesh.catchup_every_ms".into(),
                 "must be in 100..=3600000".into(),
             ));
         }

@@ -1,0 +1,132 @@
+//! Three `fieldmesh node` processes on loopback: the first creates the mesh and writes its
+//! ticket, two join with it, and each node's `fieldmesh events` shows every node's events.
+//! A bad ticket is a one-line error with exit code 2 and nothing written.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn origins_seen(data: &Path) -> BTreeSet<String> {
+    let out = bin()
+        .args([
+            "events",
+            "--kind",
+            "heartbeat",
+            "--json",
+            "--limit",
+            "10000",
+            "--data-dir",
+        ])
+        .arg(data)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["origin"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn node_dir(root: &Path, name: &str) -> std::path::PathBuf {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn three_nodes_form_a_mesh_by_ticket_and_see_each_others_events() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|n| node_dir(root.path(), n))
+        .collect();
+    let configs: Vec<_> = dirs
+        .iter()
+        .map(|d| write_config(d, "[mesh]\ncatchup_every_ms = 300\n"))
+        .collect();
+    let mut a = spawn_node(&configs[0]);
+    wait_for_node(&dirs[0].join("data"), &mut a);
+    let out = bin()
+        .args(["ticket", "--data-dir"])
+        .arg(dirs[0].join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ticket = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(ticket.starts_with("fieldmesh1"), "{ticket}");
+
+    let mut others: Vec<_> = configs[1..]
+        .iter()
+        .map(|c| {
+            bin()
+                .args(["node", "--config"])
+                .arg(c)
+                .args(["--join", &ticket, "--log-format", "json"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (child, d) in others.iter_mut().zip(&dirs[1..]) {
+        wait_for_node(&d.join("data"), child);
+    }
+    let t0 = Instant::now();
+    loop {
+        let seen: Vec<_> = dirs.iter().map(|d| origins_seen(&d.join("data"))).collect();
+        if seen.iter().all(|s| s.len() == 3) {
+            assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "every node should see heartbeats of all three: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for child in std::iter::once(&mut a).chain(others.iter_mut()) {
+        terminate(child);
+        let exit = wait_exit(child, Duration::from_secs(10)).expect("stops on SIGTERM");
+        assert!(exit.success());
+    }
+}
+
+#[test]
+fn a_bad_ticket_is_a_one_line_error_and_nothing_is_written() {
+    let root = tempfile::tempdir().unwrap();
+    let config = write_config(root.path(), "");
+    for bad in [
+        "hello",
+        "fieldmesh1zz",
+        "fieldmesh100ff00ff00ff00ff00ff00ff",
+    ] {
+        let out = bin()
+            .args(["node", "--config"])
+            .arg(&config)
+            .args(["--join", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("ticket"), "{err}");
+        assert!(
+            !root.path().join("data").exists(),
+            "nothing written for {bad}"
+        );
+    }
+    let out = bin()
+        .args(["ticket", "--data-dir"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
