@@ -1,5 +1,6 @@
-//! `fieldmesh demo`: a complete dev node with simulated sensors and its web page, no set-up;
-//! prints where to look and a live summary.
+//! `fieldmesh demo`: a small mesh in one process — the dev node (simulated sensors, web
+//! page, `node.json`) plus two edge nodes and a datacenter node joined by its ticket over
+//! loopback; prints where to look and a live summary.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -13,6 +14,28 @@ use crate::node::{Node, PortChoice};
 
 /// The demo's built-in configuration.
 pub const DEV_CONFIG: &str = include_str!("../config/dev.toml");
+const EDGE_CONFIG: &str = include_str!("../config/edge.toml");
+const DATACENTER_CONFIG: &str = include_str!("../config/datacenter.toml");
+
+/// The peers the demo starts beside its main node: (name, config text).
+fn peer_configs() -> Vec<(String, String)> {
+    vec![
+        ("edge-1".into(), EDGE_CONFIG.to_string()),
+        // A second edge node: the same config with its own names.
+        ("edge-2".into(), EDGE_CONFIG.replace("edge-1", "edge-2")),
+        ("dc-1".into(), DATACENTER_CONFIG.to_string()),
+    ]
+}
+
+/// A peer's config: built-in text, its own data dir under the main one, any free port.
+fn peer_config(name: &str, text: &str, main: &Config) -> Result<Config, config::ConfigError> {
+    let figment = Figment::new().merge(config::named_toml(text, format!("built-in {name} config")));
+    let mut c = config::extract(&figment)?;
+    c.data_dir = main.data_dir.join("peers").join(name);
+    c.ui.port = 0;
+    c.mesh = main.mesh.clone();
+    Ok(c)
+}
 
 /// The demo config: built-in dev config, `FIELDMESH_*` overrides, the given data dir.
 pub fn demo_config(args: &DemoArgs) -> Result<Config, config::ConfigError> {
@@ -33,12 +56,39 @@ pub fn demo_config(args: &DemoArgs) -> Result<Config, config::ConfigError> {
 /// Runs the demo.
 pub async fn run(config: Config, duration: Option<u64>) -> anyhow::Result<()> {
     let node = Node::start(&config, PortChoice::FallBackToAny).await?;
+    let mut peers = Vec::new();
+    if let Some(mesh) = node.mesh() {
+        let ticket = mesh.ticket();
+        for (name, text) in peer_configs() {
+            let c = peer_config(&name, &text, &config)?;
+            let peer = Node::start_joining(&c, PortChoice::Exact, Some(ticket.clone())).await?;
+            peers.push((name, peer));
+        }
+    }
     let dir = config.data_dir.display().to_string();
     println!(
-        "fieldmesh demo: node {} ({} sensors)",
+        "fieldmesh demo: node {} ({} sensors){}",
         node.id().short(),
-        config.sensors.len()
+        config.sensors.len(),
+        if peers.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " in a mesh with {}",
+                peers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     );
+    if let Some(mesh) = node.mesh() {
+        println!(
+            "  mesh:     fieldmesh node --config FILE --join {}",
+            mesh.ticket()
+        );
+    }
     println!("  web:      http://{}/", node.http_addr());
     println!("  data dir: {dir}");
     println!("  events:   fieldmesh events --data-dir {dir} --json");
@@ -84,10 +134,14 @@ pub async fn run(config: Config, duration: Option<u64>) -> anyhow::Result<()> {
     };
     let run = node.run_until(until);
     tokio::pin!(run);
-    tokio::select! {
-        r = &mut run => r?,
+    let result = tokio::select! {
+        r = &mut run => r,
         _ = summary => unreachable!("the summary loop never ends"),
+    };
+    for (_, peer) in peers {
+        peer.stop().await;
     }
+    result?;
     println!("demo stopped cleanly; events are in {dir}");
     Ok(())
 }

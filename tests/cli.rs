@@ -63,13 +63,31 @@ fn demo_runs_for_its_duration_and_its_events_can_be_listed() {
     for k in ["heartbeat", "measurement_batch", "sensor_profile_updated"] {
         assert!(kinds.contains(k), "no {k} in {kinds:?}");
     }
-    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-    let mut sorted = seqs.clone();
-    sorted.sort();
+    // The demo is a mesh: the dev node (it has imu-1) and three peers joined by ticket.
+    let main_origin = events
+        .iter()
+        .find(|e| e["sensor"] == "imu-1")
+        .map(|e| e["origin"].clone())
+        .expect("the dev node's sensors report");
+    let origins: BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| e["origin"].as_str().map(str::to_string))
+        .collect();
     assert_eq!(
-        sorted,
+        origins.len(),
+        4,
+        "the dev node and its three peers: {origins:?}"
+    );
+    let mut seqs: Vec<u64> = events
+        .iter()
+        .filter(|e| e["origin"] == main_origin)
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    seqs.sort();
+    assert_eq!(
+        seqs,
         (1..=seqs.len() as u64).collect::<Vec<_>>(),
-        "one origin, contiguous sequence"
+        "the node's own events: a contiguous sequence"
     );
 
     let out = bin()

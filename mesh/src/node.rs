@@ -53,7 +53,6 @@ pub enum MeshJoin {
 /// A running mesh membership.
 pub struct MeshNode {
     router: Router,
-    gossip: Gossip,
     members: Members,
     secret: [u8; 32],
     counters: Arc<MeshCounters>,
@@ -165,7 +164,6 @@ impl MeshNode {
         ];
         Ok(Self {
             router,
-            gossip,
             members,
             secret,
             counters,
@@ -236,7 +234,7 @@ impl MeshNode {
         for t in &self.tasks {
             t.abort();
         }
-        let _ = self.gossip.shutdown().await;
+        // The router shuts every protocol down, gossip included.
         let _ = self.router.shutdown().await;
     }
 }
