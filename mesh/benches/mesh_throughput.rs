@@ -51,8 +51,7 @@ async fn mesh_of(n: usize) -> Vec<Bench> {
         all.push(node(MeshJoin::Ticket(ticket.clone())).await);
     }
     let t0 = Instant::now();
-    while all.iter().any(|b| b.mesh.members().len() < n) && t0.elapsed() < Duration::from_secs(20)
-    {
+    while all.iter().any(|b| b.mesh.members().len() < n) && t0.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -128,13 +127,24 @@ async fn latency(nodes: &[Bench], rate: u64, secs: u64) -> (f64, f64, f64, usize
     }
     let mut lat = collect.await.unwrap_or_default();
     lat.sort_by(f64::total_cmp);
-    let pick = |q: f64| lat.get(((lat.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f64::NAN);
-    (pick(0.5), pick(0.99), lat.last().copied().unwrap_or(f64::NAN), lat.len())
+    let pick = |q: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    (
+        pick(0.5),
+        pick(0.99),
+        lat.last().copied().unwrap_or(f64::NAN),
+        lat.len(),
+    )
 }
 
 /// Plain loopback TCP, MB/s.
 async fn tcp_ceiling(mb: usize) -> f64 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.expect("accept");
@@ -175,7 +185,10 @@ fn main() {
         .unwrap_or(0);
         println!("mesh on loopback, one process, 2 cores; events of {size} bytes encoded");
         let tcp = tcp_ceiling(512).await;
-        println!("{:<46} {:>12.0} MB/s", "loopback TCP, one stream (ceiling)", tcp);
+        println!(
+            "{:<46} {:>12.0} MB/s",
+            "loopback TCP, one stream (ceiling)", tcp
+        );
 
         let two = mesh_of(2).await;
         let eps2 = throughput(&two, 20_000).await;

@@ -2,6 +2,7 @@
 //! members, joining by ticket, events everywhere over gossip with catch-up. The domain
 //! (`fieldmesh-actors`) never sees iroh: this crate speaks to it through its `Store`.
 
+mod artifacts;
 mod catchup;
 mod gate;
 mod join;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use fieldmesh_actors::model::{Event, NodeId};
 
+pub use artifacts::ArtifactShare;
 pub use catchup::{CatchUpProtocol, MAX_EVENTS_PER_EXCHANGE, catch_up};
 pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};

@@ -16,6 +16,7 @@ use iroh_gossip::net::{GOSSIP_ALPN, Gossip};
 use iroh_gossip::proto::TopicId;
 use tokio::task::JoinHandle;
 
+use crate::artifacts::ArtifactShare;
 use crate::catchup::{CatchUpProtocol, catch_up};
 use crate::gate::{Members, MeshGate};
 use crate::join::{JoinProtocol, join, remember};
@@ -30,6 +31,10 @@ pub struct MeshConfig {
     pub bind: SocketAddr,
     /// Anti-entropy round with a random member this often.
     pub catchup_every: Duration,
+    /// Where the blob index of shared artifacts lives (in memory without one).
+    pub blobs_dir: Option<std::path::PathBuf>,
+    /// How long an artifact fetch waits for a holder to answer.
+    pub fetch_wait: Duration,
 }
 
 impl Default for MeshConfig {
@@ -37,6 +42,8 @@ impl Default for MeshConfig {
         Self {
             bind: "127.0.0.1:0".parse().expect("a socket address"),
             catchup_every: Duration::from_secs(2),
+            blobs_dir: None,
+            fetch_wait: Duration::from_secs(30),
         }
     }
 }
@@ -56,6 +63,7 @@ pub struct MeshNode {
     members: Members,
     secret: [u8; 32],
     counters: Arc<MeshCounters>,
+    artifacts: ArtifactShare,
     sender: GossipSender,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -101,8 +109,17 @@ impl MeshNode {
         let gossip = Gossip::builder()
             .max_message_size(GOSSIP_MAX_BYTES)
             .spawn(ep.clone());
+        let (artifacts, blobs) = ArtifactShare::open(
+            cfg.blobs_dir.as_deref(),
+            &ep,
+            store.clone(),
+            members.clone(),
+            cfg.fetch_wait,
+        )
+        .await?;
         let router = Router::builder(ep.clone())
             .accept(GOSSIP_ALPN, gossip.clone())
+            .accept(iroh_blobs::ALPN, blobs)
             .accept(
                 JOIN_ALPN,
                 JoinProtocol {
@@ -145,6 +162,7 @@ impl MeshNode {
                 sender.clone(),
                 counters.clone(),
             )),
+            tokio::spawn(offer_artifacts(store.clone(), artifacts.clone())),
             tokio::spawn(receive(
                 receiver,
                 store.clone(),
@@ -167,9 +185,15 @@ impl MeshNode {
             members,
             secret,
             counters,
+            artifacts,
             sender,
             tasks,
         })
+    }
+
+    /// Artifact sharing: fetch any member's artifact by hash.
+    pub fn artifacts(&self) -> &ArtifactShare {
+        &self.artifacts
     }
 
     /// Gossips raw bytes on the mesh topic as they are (tools and tests: peers verify
@@ -311,6 +335,29 @@ async fn broadcast_local(
         counters
             .broadcast
             .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Offers each artifact this node announces.
+async fn offer_artifacts(store: Store, share: ArtifactShare) {
+    let local = store.local();
+    let mut rx = store.subscribe();
+    loop {
+        let events = match rx.recv().await {
+            Ok(e) => e,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "artifact announcements missed: not offered");
+                continue;
+            }
+            Err(_) => return,
+        };
+        for e in events.iter().filter(|e| e.origin == local) {
+            if let fieldmesh_actors::model::Payload::ArtifactAvailable(ptr) = &e.body
+                && let Err(err) = share.publish(ptr).await
+            {
+                tracing::warn!(error = %err, "could not offer an artifact");
+            }
+        }
     }
 }
 

@@ -244,3 +244,50 @@ async fn strangers_wrong_secrets_and_forged_events_get_nothing_in() {
         n.store.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_artifact_made_on_one_node_is_fetched_whole_by_another() {
+    use fieldmesh_actors::model::ArtifactKind;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let a = start(dirs[0].path(), rand::random(), MeshJoin::Create).await;
+    let ticket = a.mesh.ticket();
+    let b = start(
+        dirs[1].path(),
+        rand::random(),
+        MeshJoin::Ticket(ticket.clone()),
+    )
+    .await;
+    let c = start(dirs[2].path(), rand::random(), MeshJoin::Ticket(ticket)).await;
+    let bytes: Vec<u8> = (0..3 * 1024 * 1024).map(|_| rand::random::<u8>()).collect();
+    let ptr = a
+        .store
+        .artifacts()
+        .put(ArtifactKind::IqWindow, None, &bytes, a.store.local(), 1)
+        .unwrap();
+    a.store
+        .append_local(vec![EventDraft {
+            ts_us: 1_790_000_000_000_000,
+            sensor: None,
+            room: None,
+            body: Payload::ArtifactAvailable(ptr.clone()),
+        }])
+        .await
+        .unwrap();
+    wait_for("c to hear of the artifact", Duration::from_secs(10), || {
+        count(&c.store) == 1
+    })
+    .await;
+    assert!(c.store.artifacts().record(&ptr.hash).unwrap().is_none());
+    let got = c.mesh.artifacts().fetch(ptr.hash).await.unwrap();
+    assert_eq!(got, ptr);
+    let (_, stored) = c.store.artifacts().get(&ptr.hash).unwrap();
+    assert!(stored == bytes, "the bytes arrived whole");
+    // Nobody announced this one: a clear error, not a hang.
+    let unknown = fieldmesh_actors::model::ArtifactPtr::for_bytes(ArtifactKind::Clip, b"nope");
+    let err = b.mesh.artifacts().fetch(unknown.hash).await.unwrap_err();
+    assert!(err.to_string().contains("announces"), "{err}");
+    for n in [a, b, c] {
+        n.mesh.shutdown().await;
+        n.store.close().await;
+    }
+}
