@@ -32,6 +32,32 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Print the mesh ticket of the node on a data dir (what others join with).
     Ticket(TicketArgs),
+    /// Artifacts (IQ windows, tiles): get one into a file, from the mesh if need be.
+    Artifacts(ArtifactsArgs),
+}
+
+/// `fieldmesh artifacts`
+#[derive(Debug, Args)]
+pub struct ArtifactsArgs {
+    #[command(subcommand)]
+    pub command: ArtifactsCommand,
+}
+
+/// What to do with artifacts.
+#[derive(Debug, Subcommand)]
+pub enum ArtifactsCommand {
+    /// Write artifact HASH into a file: from the node's store, or fetched from the mesh by
+    /// the node running on the data dir (from its origin or any member holding it).
+    Get {
+        /// The artifact's BLAKE3 hash (hex), as `artifact_available` events give it.
+        hash: String,
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// File to write (whole or not at all).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `fieldmesh ticket`

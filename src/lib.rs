@@ -2,6 +2,7 @@
 //! the HTTP adapter (and later the mesh) into one node. The binary in `main.rs` is a thin CLI.
 
 pub mod analyze_cmd;
+pub mod artifacts_cmd;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use fieldmesh::cli::{Cli, Command};
 use fieldmesh::node::{Node, PortChoice};
-use fieldmesh::{analyze_cmd, config, demo, events_cmd, logging, simulate_cmd};
+use fieldmesh::{analyze_cmd, artifacts_cmd, config, demo, events_cmd, logging, simulate_cmd};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -85,6 +85,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ))
             .into()),
         },
+        Command::Artifacts(args) => {
+            logging::init(cli.log_format.unwrap_or_default(), "warn");
+            artifacts_cmd::run(args).await
+        }
         Command::Simulate(args) => {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             tokio::task::spawn_blocking(move || simulate_cmd::run(args)).await?

@@ -111,6 +111,15 @@ impl Node {
             }),
             metrics,
             display: runtime.display(),
+            artifacts: runtime.store().artifacts().clone(),
+            fetch: mesh.as_ref().map(|m| {
+                let share = m.artifacts().clone();
+                let f: fieldmesh_ui::ArtifactFetch = Arc::new(move |hash| {
+                    let share = share.clone();
+                    Box::pin(async move { share.fetch(hash).await.map_err(|e| e.to_string()) })
+                });
+                f
+            }),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {
@@ -225,6 +234,8 @@ async fn start_mesh(
     let cfg = MeshConfig {
         bind: config.mesh.bind,
         catchup_every: Duration::from_millis(config.mesh.catchup_every_ms),
+        blobs_dir: Some(data_dir.join("blobs")),
+        fetch_wait: Duration::from_millis(config.mesh.fetch_wait_ms),
     };
     let mesh = MeshNode::start(&cfg, key, store, how)
         .await

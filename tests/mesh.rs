@@ -130,3 +130,101 @@ fn a_bad_ticket_is_a_one_line_error_and_nothing_is_written() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_artifact_of_one_node_is_fetched_into_a_file_through_another() {
+    let root = tempfile::tempdir().unwrap();
+    let (da, db) = (node_dir(root.path(), "a"), node_dir(root.path(), "b"));
+    let sdr = "[mesh]\ncatchup_every_ms = 300\n[[sensors]]\nid = \"sdr-1\"\nkind = \"sdr\"\n\
+               [sensors.rf]\nsample_rate_hz = 600000.0\nwindow_samples = 16384\n";
+    let mut a = spawn_node(&write_config(&da, sdr));
+    wait_for_node(&da.join("data"), &mut a);
+    let ticket = std::fs::read_to_string(da.join("data").join("mesh.ticket")).unwrap();
+    let mut b = bin()
+        .args(["node", "--config"])
+        .arg(write_config(&db, "[mesh]\ncatchup_every_ms = 300\n"))
+        .args(["--join", ticket.trim()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_node(&db.join("data"), &mut b);
+    // Wait until b hears of one of a's IQ windows.
+    let t0 = Instant::now();
+    let (hash, size) = loop {
+        let out = bin()
+            .args([
+                "events",
+                "--kind",
+                "artifact_available",
+                "--json",
+                "--data-dir",
+            ])
+            .arg(db.join("data"))
+            .output()
+            .unwrap();
+        let found = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["payload"]["kind"] == "iq_window");
+        if let Some(v) = found {
+            let p = &v["payload"];
+            break (
+                p["hash"].as_str().unwrap().to_string(),
+                p["size"].as_u64().unwrap(),
+            );
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no artifact announced"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let file = root.path().join("window.sigmf");
+    let out = bin()
+        .args(["artifacts", "get", &hash, "--data-dir"])
+        .arg(db.join("data"))
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(bytes.len() as u64, size);
+    assert_eq!(
+        fieldmesh_actors::model::ArtifactHash::of(&bytes).to_hex(),
+        hash
+    );
+
+    // A hash nobody announced: a clear error; a malformed one: usage (exit 2).
+    let out = bin()
+        .args(["artifacts", "get", &"ab".repeat(32), "--data-dir"])
+        .arg(db.join("data"))
+        .arg("--out")
+        .arg(root.path().join("nothing"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("announces"));
+    assert!(!root.path().join("nothing").exists());
+    let out = bin()
+        .args(["artifacts", "get", "xyz", "--data-dir"])
+        .arg(db.join("data"))
+        .arg("--out")
+        .arg(root.path().join("nothing"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for child in [&mut a, &mut b] {
+        terminate(child);
+        assert!(
+            wait_exit(child, Duration::from_secs(10))
+                .expect("stops")
+                .success()
+        );
+    }
+}

@@ -104,6 +104,8 @@ pub struct MeshSettings {
     pub bind: std::net::SocketAddr,
     /// Anti-entropy round with a random member every this many ms.
     pub catchup_every_ms: u64,
+    /// An artifact fetch waits this long (ms) for a holder to answer.
+    pub fetch_wait_ms: u64,
 }
 
 impl Default for MeshSettings {
@@ -112,6 +114,7 @@ impl Default for MeshSettings {
             enabled: true,
             bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             catchup_every_ms: 2000,
+            fetch_wait_ms: 30_000,
         }
     }
 }

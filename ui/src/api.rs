@@ -17,7 +17,7 @@ use super::{ApiState, EventView};
 pub const MAX_INGEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// An error answered as `{"error": ...}` with a status.
-pub(crate) struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

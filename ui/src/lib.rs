@@ -2,6 +2,7 @@
 //! small status page. The dashboard proper grows here; the domain never sees axum.
 
 mod api;
+mod artifacts;
 mod display;
 mod page;
 mod view;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 pub use api::MAX_INGEST_BYTES;
+pub use artifacts::ArtifactFetch;
 pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
 pub use view::EventView;
 
@@ -47,6 +49,10 @@ pub struct ApiState {
     pub metrics: Arc<NodeMetrics>,
     /// Live display data (waterfall rows) of the node's sensors.
     pub display: display::Displays,
+    /// The node's artifacts.
+    pub artifacts: fieldmesh_actors::store::ArtifactStore,
+    /// Fetching artifacts from the mesh, when the node is in one.
+    pub fetch: Option<ArtifactFetch>,
 }
 
 /// Every route.
@@ -56,6 +62,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/node", get(api::node))
         .route("/api/v1/sensors/{id}/waterfall", get(display::waterfall))
+        .route("/api/v1/artifacts/{hash}", get(artifacts::download))
+        .route(
+            "/api/v1/artifacts/{hash}/fetch",
+            axum::routing::post(artifacts::fetch),
+        )
         .route(
             "/api/v1/events",
             get(api::list_events).post(api::ingest_events),
