@@ -163,14 +163,18 @@ async fn artifact_transfer(nodes: &[Bench], mb: usize) -> f64 {
         .await
         .expect("announce");
     let t0 = Instant::now();
-    while nodes[1].store.count().unwrap_or(0) == before && t0.elapsed() < Duration::from_secs(10)
-    {
+    while nodes[1].store.count().unwrap_or(0) == before && t0.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The origin offers it once its announcement is committed; give that a moment.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let t0 = Instant::now();
-    nodes[1].mesh.artifacts().fetch(ptr.hash).await.expect("fetch");
+    nodes[1]
+        .mesh
+        .artifacts()
+        .fetch(ptr.hash)
+        .await
+        .expect("fetch");
     (bytes.len() as f64 / 1e6) / t0.elapsed().as_secs_f64()
 }
 

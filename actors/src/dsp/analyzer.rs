@@ -139,26 +139,10 @@ impl Analyzer {
 
     /// Feeds samples; returns the boxes that closed.
     pub fn push(&mut self, samples: &[Complex32]) -> Vec<TfBox> {
-        // One NaN would poison the noise floor for ever: non-finite samples count as zero.
-        let cleaned: Vec<Complex32>;
-        let samples = if simd::all_finite(samples) {
-            samples
-        } else {
-            cleaned = samples
-                .iter()
-                .map(|c| {
-                    if c.re.is_finite() && c.im.is_finite() {
-                        *c
-                    } else {
-                        Complex32::default()
-                    }
-                })
-                .collect();
-            &cleaned
-        };
+        let samples = simd::finite_or_zero(samples);
         let mut rows = std::mem::take(&mut self.spare);
         rows.clear();
-        let first = self.stft.push_rows(samples, &mut rows);
+        let first = self.stft.push_rows(&samples, &mut rows);
         let n = self.nfft();
         self.rows += (rows.len() / n) as u64;
         self.cells += rows.len() as u64;

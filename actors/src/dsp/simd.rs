@@ -96,6 +96,20 @@ kernel! {
     }
 }
 
+/// `x` with every non-finite sample replaced by zero (borrowed when all are finite): one
+/// NaN would otherwise poison a noise floor for ever.
+pub fn finite_or_zero(x: &[Complex32]) -> std::borrow::Cow<'_, [Complex32]> {
+    if all_finite(x) {
+        return std::borrow::Cow::Borrowed(x);
+    }
+    let ok = |c: &&Complex32| c.re.is_finite() && c.im.is_finite();
+    std::borrow::Cow::Owned(
+        x.iter()
+            .map(|c| if ok(&c) { *c } else { Complex32::default() })
+            .collect(),
+    )
+}
+
 kernel! {
     /// Whether every component is finite.
     pub fn all_finite(x: &[Complex32]) -> bool {

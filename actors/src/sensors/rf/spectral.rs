@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::source::IqWindow;
-use crate::dsp::Complex32;
 use crate::dsp::analyzer::AnalyzerConfig;
 use crate::dsp::cfar::{Cfar, Hit};
 use crate::dsp::noise::{NoiseFloor, RowBlock};
@@ -130,23 +129,8 @@ impl Stage for SpectrumStage {
         let origin = *self.origin.get_or_insert(w.first_sample);
         self.next_sample = Some(w.first_sample + w.samples.len() as u64);
         let mut data = Vec::new();
-        let first = if crate::dsp::simd::all_finite(&w.samples) {
-            self.stft.push_rows(&w.samples, &mut data)
-        } else {
-            // One NaN would poison the floor for ever: non-finite samples count as zero.
-            let clean: Vec<Complex32> = w
-                .samples
-                .iter()
-                .map(|c| {
-                    if c.re.is_finite() && c.im.is_finite() {
-                        *c
-                    } else {
-                        Complex32::default()
-                    }
-                })
-                .collect();
-            self.stft.push_rows(&clean, &mut data)
-        };
+        let samples = crate::dsp::simd::finite_or_zero(&w.samples);
+        let first = self.stft.push_rows(&samples, &mut data);
         let rows = RowBlock { first, data };
         self.draw(origin, &rows);
         let epoch = self.epoch;
