@@ -236,6 +236,7 @@ async fn start_mesh(
         catchup_every: Duration::from_millis(config.mesh.catchup_every_ms),
         blobs_dir: Some(data_dir.join("blobs")),
         fetch_wait: Duration::from_millis(config.mesh.fetch_wait_ms),
+        pull: config.mesh.pull_iq.clone(),
     };
     let mesh = MeshNode::start(&cfg, key, store, how)
         .await

@@ -7,6 +7,7 @@ mod catchup;
 mod gate;
 mod join;
 mod node;
+mod pull;
 mod ticket;
 pub mod wire;
 
@@ -19,6 +20,7 @@ pub use catchup::{CatchUpProtocol, MAX_EVENTS_PER_EXCHANGE, catch_up};
 pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};
 pub use node::{MeshConfig, MeshJoin, MeshNode};
+pub use pull::PullPolicy;
 pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
 
 /// Versioned ALPN of the join protocol (the only one open to strangers).

@@ -35,6 +35,8 @@ pub struct MeshConfig {
     pub blobs_dir: Option<std::path::PathBuf>,
     /// How long an artifact fetch waits for a holder to answer.
     pub fetch_wait: Duration,
+    /// Pull other nodes' candidate IQ that clears this bar (datacenter nodes).
+    pub pull: Option<crate::PullPolicy>,
 }
 
 impl Default for MeshConfig {
@@ -44,6 +46,7 @@ impl Default for MeshConfig {
             catchup_every: Duration::from_secs(2),
             blobs_dir: None,
             fetch_wait: Duration::from_secs(30),
+            pull: None,
         }
     }
 }
@@ -163,6 +166,14 @@ impl MeshNode {
                 counters.clone(),
             )),
             tokio::spawn(offer_artifacts(store.clone(), artifacts.clone())),
+            tokio::spawn(match cfg.pull.clone() {
+                Some(p) => futures_util::future::Either::Left(crate::pull::pull_by_policy(
+                    store.clone(),
+                    artifacts.clone(),
+                    p,
+                )),
+                None => futures_util::future::Either::Right(std::future::ready(())),
+            }),
             tokio::spawn(receive(
                 receiver,
                 store.clone(),

@@ -42,8 +42,12 @@ fn open(dir: &Path, key: &[u8; 32]) -> Store {
 }
 
 async fn start(dir: &Path, key: [u8; 32], how: MeshJoin) -> TestNode {
+    start_with(dir, key, how, cfg()).await
+}
+
+async fn start_with(dir: &Path, key: [u8; 32], how: MeshJoin, cfg: MeshConfig) -> TestNode {
     let store = open(dir, &key);
-    let mesh = MeshNode::start(&cfg(), key, store.clone(), how)
+    let mesh = MeshNode::start(&cfg, key, store.clone(), how)
         .await
         .unwrap();
     TestNode { key, store, mesh }
@@ -287,6 +291,129 @@ async fn an_artifact_made_on_one_node_is_fetched_whole_by_another() {
     let err = b.mesh.artifacts().fetch(unknown.hash).await.unwrap_err();
     assert!(err.to_string().contains("announces"), "{err}");
     for n in [a, b, c] {
+        n.mesh.shutdown().await;
+        n.store.close().await;
+    }
+}
+
+fn candidate(ptr: &fieldmesh_actors::model::ArtifactPtr, snr_db: f64) -> EventDraft {
+    use fieldmesh_actors::model::{Algo, Detection, Evidence, Window};
+    EventDraft {
+        ts_us: 1_790_000_000_000_000,
+        sensor: None,
+        room: None,
+        body: Payload::CandidateDetected(Detection {
+            algo: Algo {
+                name: "cfar-ms".into(),
+                version: "1".into(),
+                params_hash: "ab".into(),
+            },
+            feature_set_id: "fs1".into(),
+            window: Window {
+                duration_s: 0.1,
+                center_freq_hz: 915e6,
+                sample_rate_hz: 2.4e6,
+            },
+            evidence: Evidence {
+                iq_hash: Some(ptr.hash),
+            },
+            classes: Vec::new(),
+            estimated_params: std::collections::BTreeMap::from([("snr_db".into(), snr_db)]),
+            artifact_ptrs: vec![ptr.clone()],
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_datacenter_pulls_strong_candidates_iq_and_a_fetch_waits_for_its_holder() {
+    use fieldmesh_actors::model::ArtifactKind;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let with_blobs = |d: &Path| MeshConfig {
+        blobs_dir: Some(d.join("blobs")),
+        fetch_wait: Duration::from_secs(20),
+        ..cfg()
+    };
+    let a_key: [u8; 32] = rand::random();
+    let a = start_with(
+        dirs[0].path(),
+        a_key,
+        MeshJoin::Create,
+        with_blobs(dirs[0].path()),
+    )
+    .await;
+    let ticket = a.mesh.ticket();
+    let dc = start_with(
+        dirs[1].path(),
+        rand::random(),
+        MeshJoin::Ticket(ticket.clone()),
+        MeshConfig {
+            pull: Some(fieldmesh_mesh::PullPolicy::default()),
+            ..cfg()
+        },
+    )
+    .await;
+    let b = start(dirs[2].path(), rand::random(), MeshJoin::Ticket(ticket)).await;
+    let put = |bytes: &[u8]| {
+        a.store
+            .artifacts()
+            .put(ArtifactKind::IqWindow, None, bytes, a.store.local(), 1)
+            .unwrap()
+    };
+    let (strong, weak, later) = (put(b"strong iq"), put(b"weak iq"), put(b"fetched later"));
+    let announce = |p: &fieldmesh_actors::model::ArtifactPtr| EventDraft {
+        body: Payload::ArtifactAvailable(p.clone()),
+        ..heartbeat(0)
+    };
+    a.store
+        .append_local(vec![
+            announce(&strong),
+            candidate(&strong, 12.0),
+            announce(&weak),
+            candidate(&weak, 2.0),
+            announce(&later),
+        ])
+        .await
+        .unwrap();
+    wait_for(
+        "the datacenter to pull the strong one",
+        Duration::from_secs(10),
+        || dc.store.artifacts().record(&strong.hash).unwrap().is_some(),
+    )
+    .await;
+    assert!(
+        dc.store.artifacts().record(&weak.hash).unwrap().is_none(),
+        "the weak one stays"
+    );
+
+    // Store and forward: the only holder goes away; b's fetch waits and completes when it
+    // is back (same key, same data, a new port).
+    wait_for("b to hear of it", Duration::from_secs(10), || {
+        count(&b.store) == 5
+    })
+    .await;
+    let rejoin = a.mesh.rejoin_ticket();
+    a.mesh.shutdown().await;
+    a.store.close().await;
+    drop(a.store);
+    let share = b.mesh.artifacts().clone();
+    let fetch = tokio::spawn(async move { share.fetch(later.hash).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!fetch.is_finished(), "the fetch waits for a holder");
+    let a = start_with(
+        dirs[0].path(),
+        a_key,
+        MeshJoin::Ticket(rejoin),
+        with_blobs(dirs[0].path()),
+    )
+    .await;
+    let got = tokio::time::timeout(Duration::from_secs(20), fetch)
+        .await
+        .expect("completes once the holder is back")
+        .unwrap()
+        .unwrap();
+    let (_, bytes) = b.store.artifacts().get(&got.hash).unwrap();
+    assert_eq!(bytes, b"fetched later");
+    for n in [a, dc, b] {
         n.mesh.shutdown().await;
         n.store.close().await;
     }

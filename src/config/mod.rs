@@ -106,6 +106,8 @@ pub struct MeshSettings {
     pub catchup_every_ms: u64,
     /// An artifact fetch waits this long (ms) for a holder to answer.
     pub fetch_wait_ms: u64,
+    /// Pull other nodes' candidate IQ that clears this bar (`[mesh.pull_iq]`, datacenter).
+    pub pull_iq: Option<fieldmesh_mesh::PullPolicy>,
 }
 
 impl Default for MeshSettings {
@@ -115,6 +117,7 @@ impl Default for MeshSettings {
             bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             catchup_every_ms: 2000,
             fetch_wait_ms: 30_000,
+            pull_iq: None,
         }
     }
 }
