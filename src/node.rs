@@ -233,6 +233,7 @@ async fn start_mesh(
     };
     let cfg = MeshConfig {
         bind: config.mesh.bind,
+        network: config.mesh.network,
         catchup_every: Duration::from_millis(config.mesh.catchup_every_ms),
         blobs_dir: Some(data_dir.join("blobs")),
         fetch_wait: Duration::from_millis(config.mesh.fetch_wait_ms),

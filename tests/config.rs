@@ -192,3 +192,21 @@ fn the_binary_refuses_bad_config_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("env FIELDMESH_UI__PORT"));
 }
+
+#[test]
+fn the_mesh_section_takes_a_network_and_refuses_an_unknown_one() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "c.toml",
+            &format!("{BASE}[mesh]\nnetwork = \"n0\"\nbind = \"0.0.0.0:4433\"\n"),
+        )?;
+        let c = load(Path::new("c.toml")).unwrap();
+        assert_eq!(c.mesh.network, fieldmesh_mesh::MeshNetwork::N0);
+        assert_eq!(c.mesh.bind.port(), 4433);
+        jail.set_env("FIELDMESH_MESH__NETWORK", "carrier-pigeon");
+        let p = problems(load(Path::new("c.toml")).unwrap_err());
+        assert_eq!(p[0].key, "mesh.network");
+        assert_eq!(p[0].origin, "env FIELDMESH_MESH__NETWORK");
+        Ok(())
+    });
+}

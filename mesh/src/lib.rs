@@ -19,7 +19,7 @@ pub use artifacts::ArtifactShare;
 pub use catchup::{CatchUpProtocol, MAX_EVENTS_PER_EXCHANGE, catch_up};
 pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};
-pub use node::{MeshConfig, MeshJoin, MeshNode};
+pub use node::{MeshConfig, MeshJoin, MeshNetwork, MeshNode};
 pub use pull::PullPolicy;
 pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
 

@@ -24,11 +24,26 @@ use crate::ticket::{MeshTicket, TicketPeer};
 use crate::wire::{GOSSIP_MAX_BYTES, GossipBatch, batches, decode, sign_event};
 use crate::{CATCHUP_ALPN, JOIN_ALPN, MeshCounters, MeshError};
 
+/// How peers find each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeshNetwork {
+    /// Direct addresses only (tickets, members' lists): no relay, no discovery service.
+    /// Tests, the demo, simulations and closed networks.
+    #[default]
+    Direct,
+    /// iroh's defaults for real deployments: n0's relays and DNS/pkarr address lookup, so
+    /// nodes behind NATs reach each other.
+    N0,
+}
+
 /// How a node takes part.
 #[derive(Clone, Debug)]
 pub struct MeshConfig {
     /// Where the endpoint listens (`127.0.0.1:0` for tests and the demo).
     pub bind: SocketAddr,
+    /// Relays and discovery, or direct addresses only.
+    pub network: MeshNetwork,
     /// Anti-entropy round with a random member this often.
     pub catchup_every: Duration,
     /// Where the blob index of shared artifacts lives (in memory without one).
@@ -43,6 +58,7 @@ impl Default for MeshConfig {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:0".parse().expect("a socket address"),
+            network: MeshNetwork::Direct,
             catchup_every: Duration::from_secs(2),
             blobs_dir: None,
             fetch_wait: Duration::from_secs(30),
@@ -88,7 +104,11 @@ impl MeshNode {
         let counters = Arc::new(MeshCounters::default());
         let members = Members::default();
         let gate = MeshGate::new(members.clone(), counters.refused.clone());
-        let ep = Endpoint::builder(presets::Minimal)
+        let builder = match cfg.network {
+            MeshNetwork::Direct => Endpoint::builder(presets::Minimal),
+            MeshNetwork::N0 => Endpoint::builder(presets::N0),
+        };
+        let ep = builder
             .secret_key(key.clone())
             .hooks(gate)
             .clear_ip_transports()

@@ -100,8 +100,11 @@ pub struct MeshSettings {
     /// Take part in a mesh at all (off: the node runs alone).
     pub enabled: bool,
     /// Where the mesh endpoint listens. The default is loopback (one machine, tests, the
-    /// demo); give a LAN address and a fixed port to reach other machines.
+    /// demo); give a LAN address (or `0.0.0.0`) and a fixed port to reach other machines.
     pub bind: std::net::SocketAddr,
+    /// `direct` (addresses from tickets only: tests, demo, closed networks) or `n0` (iroh's
+    /// relays and address lookup for real deployments).
+    pub network: fieldmesh_mesh::MeshNetwork,
     /// Anti-entropy round with a random member every this many ms.
     pub catchup_every_ms: u64,
     /// An artifact fetch waits this long (ms) for a holder to answer.
@@ -115,6 +118,7 @@ impl Default for MeshSettings {
         Self {
             enabled: true,
             bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            network: fieldmesh_mesh::MeshNetwork::Direct,
             catchup_every_ms: 2000,
             fetch_wait_ms: 30_000,
             pull_iq: None,
