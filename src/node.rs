@@ -87,7 +87,12 @@ impl Node {
         let runtime = NodeRuntime::start(config.node_spec(id), store, metrics.clone()).await?;
         let mesh = if config.mesh.enabled {
             let store = runtime.store().clone();
-            match start_mesh(config, &data_dir, key.to_bytes(), store, join).await {
+            let rooms = fieldmesh_mesh::MeshRooms {
+                slots: runtime.rooms().into_iter().collect(),
+                updates: runtime.room_updates(),
+                debounce: Duration::from_millis(config.mesh.room_debounce_ms),
+            };
+            match start_mesh(config, &data_dir, key.to_bytes(), store, join, rooms).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     runtime.shutdown().await;
@@ -225,6 +230,7 @@ async fn start_mesh(
     key: [u8; 32],
     store: Store,
     join: Option<MeshTicket>,
+    rooms: fieldmesh_mesh::MeshRooms,
 ) -> anyhow::Result<MeshNode> {
     let saved = read_ticket(data_dir)?;
     let (how, created) = match (join, saved) {
@@ -239,7 +245,7 @@ async fn start_mesh(
         fetch_wait: Duration::from_millis(config.mesh.fetch_wait_ms),
         pull: config.mesh.pull_iq.clone(),
     };
-    let mesh = MeshNode::start(&cfg, key, store, how)
+    let mesh = MeshNode::start(&cfg, key, store, how, Some(rooms))
         .await
         .context("starting the mesh")?;
     write_ticket(data_dir, &mesh.rejoin_ticket())?;

@@ -33,7 +33,7 @@ async fn node(how: MeshJoin) -> Bench {
         catchup_every: Duration::from_millis(500),
         ..MeshConfig::default()
     };
-    let mesh = MeshNode::start(&cfg, key, store.clone(), how)
+    let mesh = MeshNode::start(&cfg, key, store.clone(), how, None)
         .await
         .expect("mesh");
     Bench {

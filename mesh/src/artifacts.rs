@@ -81,6 +81,11 @@ impl ArtifactShare {
         ))
     }
 
+    /// The blob store behind it (room documents keep their entries there too).
+    pub fn blobs(&self) -> &iroh_blobs::api::Store {
+        self.blobs.api()
+    }
+
     /// Offers a local artifact (its file is referenced in place, not copied).
     pub async fn publish(&self, ptr: &ArtifactPtr) -> Result<(), MeshError> {
         let path = self.store.artifacts().path_of(&ptr.hash);

@@ -8,6 +8,7 @@ mod gate;
 mod join;
 mod node;
 mod pull;
+mod rooms;
 mod ticket;
 pub mod wire;
 
@@ -21,6 +22,7 @@ pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};
 pub use node::{MeshConfig, MeshJoin, MeshNetwork, MeshNode};
 pub use pull::PullPolicy;
+pub use rooms::MeshRooms;
 pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
 
 /// Versioned ALPN of the join protocol (the only one open to strangers).

@@ -46,7 +46,8 @@ pub struct MeshConfig {
     pub network: MeshNetwork,
     /// Anti-entropy round with a random member this often.
     pub catchup_every: Duration,
-    /// Where the blob index of shared artifacts lives (in memory without one).
+    /// Where the blob index of shared artifacts and the room documents live (in memory
+    /// without one).
     pub blobs_dir: Option<std::path::PathBuf>,
     /// How long an artifact fetch waits for a holder to answer.
     pub fetch_wait: Duration,
@@ -99,6 +100,7 @@ impl MeshNode {
         key: [u8; 32],
         store: Store,
         how: MeshJoin,
+        rooms: Option<crate::MeshRooms>,
     ) -> Result<Self, MeshError> {
         let key = SecretKey::from_bytes(&key);
         let counters = Arc::new(MeshCounters::default());
@@ -140,8 +142,24 @@ impl MeshNode {
             cfg.fetch_wait,
         )
         .await?;
+        let docs_builder = match &cfg.blobs_dir {
+            Some(d) => {
+                let dir = d.join("docs");
+                std::fs::create_dir_all(&dir).map_err(|e| MeshError::File {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                iroh_docs::protocol::Docs::persistent(dir)
+            }
+            None => iroh_docs::protocol::Docs::memory(),
+        };
+        let docs = docs_builder
+            .spawn(ep.clone(), artifacts.blobs().clone(), gossip.clone())
+            .await
+            .map_err(|e| MeshError::Endpoint(format!("room documents: {e}")))?;
         let router = Router::builder(ep.clone())
             .accept(GOSSIP_ALPN, gossip.clone())
+            .accept(iroh_docs::ALPN, docs.clone())
             .accept(iroh_blobs::ALPN, blobs)
             .accept(
                 JOIN_ALPN,
@@ -178,10 +196,10 @@ impl MeshNode {
             .map_err(|e| MeshError::Endpoint(e.to_string()))?
             .split();
 
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(broadcast_local(
                 store.clone(),
-                key,
+                key.clone(),
                 sender.clone(),
                 counters.clone(),
             )),
@@ -211,6 +229,10 @@ impl MeshNode {
                 counters.clone(),
             )),
         ];
+        if let Some(rooms) = rooms {
+            let blobs = artifacts.blobs().clone();
+            tasks.extend(crate::rooms::mirror(&docs, blobs, &key, &secret, &members, rooms).await?);
+        }
         Ok(Self {
             router,
             members,

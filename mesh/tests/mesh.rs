@@ -47,7 +47,7 @@ async fn start(dir: &Path, key: [u8; 32], how: MeshJoin) -> TestNode {
 
 async fn start_with(dir: &Path, key: [u8; 32], how: MeshJoin, cfg: MeshConfig) -> TestNode {
     let store = open(dir, &key);
-    let mesh = MeshNode::start(&cfg, key, store.clone(), how)
+    let mesh = MeshNode::start(&cfg, key, store.clone(), how, None)
         .await
         .unwrap();
     TestNode { key, store, mesh }

@@ -109,6 +109,8 @@ pub struct MeshSettings {
     pub catchup_every_ms: u64,
     /// An artifact fetch waits this long (ms) for a holder to answer.
     pub fetch_wait_ms: u64,
+    /// Room changes made here are written to the room's document after this quiet time.
+    pub room_debounce_ms: u64,
     /// Pull other nodes' candidate IQ that clears this bar (`[mesh.pull_iq]`, datacenter).
     pub pull_iq: Option<fieldmesh_mesh::PullPolicy>,
 }
@@ -121,6 +123,7 @@ impl Default for MeshSettings {
             network: fieldmesh_mesh::MeshNetwork::Direct,
             catchup_every_ms: 2000,
             fetch_wait_ms: 30_000,
+            room_debounce_ms: 200,
             pull_iq: None,
         }
     }

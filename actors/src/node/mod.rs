@@ -60,6 +60,9 @@ pub struct NodeRuntime {
     metrics: Arc<NodeMetrics>,
 }
 
+/// Room changes a subscriber may fall behind (then it re-reads the rooms).
+pub const ROOM_UPDATE_BACKLOG: usize = 1024;
+
 /// How long callers wait on the store before giving up.
 pub const STORE_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,6 +83,7 @@ impl NodeRuntime {
                 .collect(),
             heartbeat: Slot::new(),
             display: Default::default(),
+            room_updates: tokio::sync::broadcast::channel(ROOM_UPDATE_BACKLOG).0,
         };
         let client = StoreClient::new(slots.store.clone(), STORE_CALL_TIMEOUT);
         let args = NodeArgs {
@@ -101,6 +105,11 @@ impl NodeRuntime {
             slots,
             metrics,
         })
+    }
+
+    /// Changes this node's rooms make, from now on (for the mesh to share).
+    pub fn room_updates(&self) -> tokio::sync::broadcast::Receiver<crate::rooms::RoomUpdate> {
+        self.slots.room_updates.subscribe()
     }
 
     /// Live display data (waterfall rows) of every sensor.

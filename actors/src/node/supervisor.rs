@@ -44,6 +44,8 @@ pub struct NodeSlots {
     pub heartbeat: Slot<StageMsg<()>>,
     /// Live display data of every sensor.
     pub display: Arc<crate::sensors::DisplayStreams>,
+    /// Changes rooms make here, for the mesh to share.
+    pub room_updates: tokio::sync::broadcast::Sender<crate::rooms::RoomUpdate>,
 }
 
 /// Arguments of the [`NodeSupervisor`].
@@ -128,6 +130,7 @@ impl Actor for NodeSupervisor {
                 .map(|s| s.id.clone());
             let state = RoomState::new(room, sensors);
             let c = client.clone();
+            let updates = slots.room_updates.clone();
             children.add_actor(
                 format!("room {id}"),
                 slot.clone(),
@@ -135,6 +138,7 @@ impl Actor for NodeSupervisor {
                 move || RoomArgs {
                     state: state.clone(),
                     store: c.clone(),
+                    updates: updates.clone(),
                 },
             );
         }

@@ -26,6 +26,8 @@ pub enum RoomMsg {
     Join(String),
     /// Drop lapsed hints (timer).
     Expire,
+    /// Changes made on other nodes (applied, not shared again).
+    Remote(Vec<super::RoomChange>),
 }
 
 impl Message for RoomMsg {}
@@ -36,12 +38,24 @@ pub struct RoomArgs {
     pub state: RoomState,
     /// Where attention events go.
     pub store: StoreClient,
+    /// Where this room's own changes are announced (for the mesh).
+    pub updates: tokio::sync::broadcast::Sender<super::RoomUpdate>,
 }
 
 /// Actor state of a [`RoomActor`].
 pub struct RoomActorState {
     room: RoomState,
     store: StoreClient,
+    updates: tokio::sync::broadcast::Sender<super::RoomUpdate>,
+}
+
+impl RoomActorState {
+    fn share(&self, change: super::RoomChange) {
+        if let Some(room) = self.room.id.clone() {
+            // Nobody listening (no mesh) is fine.
+            let _ = self.updates.send(super::RoomUpdate { room, change });
+        }
+    }
 }
 
 /// The actor of one room.
@@ -61,6 +75,7 @@ impl Actor for RoomActor {
         Ok(RoomActorState {
             room: args.state,
             store: args.store,
+            updates: args.updates,
         })
     }
 
@@ -83,11 +98,15 @@ impl Actor for RoomActor {
             } => {
                 let expires_us = now + ttl.as_micros() as u64;
                 let before = state.room.viewer_level(&sensor, &viewer, now);
-                state.room.set_attention(
-                    sensor.clone(),
-                    viewer.clone(),
-                    AttentionHint { level, expires_us },
-                );
+                let hint = AttentionHint { level, expires_us };
+                state
+                    .room
+                    .set_attention(sensor.clone(), viewer.clone(), hint);
+                state.share(super::RoomChange::Attention {
+                    sensor: sensor.clone(),
+                    viewer: viewer.clone(),
+                    hint,
+                });
                 // Refreshing a hint is not a change; a new level is.
                 if before != level {
                     let draft = EventDraft {
@@ -112,7 +131,14 @@ impl Actor for RoomActor {
                 let _ = reply.send(state.room.effective(&sensor, now));
             }
             RoomMsg::Join(member) => {
-                state.room.members.insert(member);
+                if state.room.members.insert(member.clone()) {
+                    state.share(super::RoomChange::Member(member));
+                }
+            }
+            RoomMsg::Remote(changes) => {
+                for c in &changes {
+                    state.room.apply(c);
+                }
             }
             RoomMsg::Expire => {
                 state.room.expire(now);

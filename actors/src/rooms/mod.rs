@@ -1,8 +1,9 @@
 //! Rooms: groups of sensors and people with attention hints. [`RoomState`] is the plain
-//! data (the mesh will mirror it into a document); [`RoomActor`] is its actor.
+//! data (the mesh mirrors it into a document); [`RoomActor`] is its actor: its own changes
+//! go out as [`RoomUpdate`]s, other nodes' come back as [`RoomMsg::Remote`].
 
 mod actor;
 mod state;
 
 pub use actor::{RoomActor, RoomArgs, RoomMsg};
-pub use state::{AttentionHint, RoomConfig, RoomState};
+pub use state::{AttentionHint, RoomChange, RoomConfig, RoomState, RoomUpdate};

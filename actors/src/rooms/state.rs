@@ -27,6 +27,31 @@ pub struct AttentionHint {
     pub expires_us: u64,
 }
 
+/// One change to a room, as it travels between nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RoomChange {
+    /// Someone is in the room.
+    Member(String),
+    /// A viewer's hint on a sensor (a refresh carries a later expiry).
+    Attention {
+        /// Watched sensor.
+        sensor: SensorId,
+        /// Who watches.
+        viewer: String,
+        /// How much, until when.
+        hint: AttentionHint,
+    },
+}
+
+/// A change of room `room` made on this node, for the mesh to share.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoomUpdate {
+    /// Which room.
+    pub room: RoomId,
+    /// What changed.
+    pub change: RoomChange,
+}
+
 /// A room: who is in it, which sensors, and who watches what.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoomState {
@@ -54,6 +79,25 @@ impl RoomState {
             },
             sensors: sensors.into_iter().collect(),
             ..Self::default()
+        }
+    }
+
+    /// Applies a change made here or elsewhere. A hint never moves back to an earlier
+    /// expiry (an old copy arriving late changes nothing). Returns whether anything changed.
+    pub fn apply(&mut self, change: &RoomChange) -> bool {
+        match change {
+            RoomChange::Member(m) => self.members.insert(m.clone()),
+            RoomChange::Attention {
+                sensor,
+                viewer,
+                hint,
+            } => {
+                let current = self.attention.get(sensor).and_then(|v| v.get(viewer));
+                if current.is_some_and(|c| c.expires_us >= hint.expires_us) {
+                    return false;
+                }
+                self.set_attention(sensor.clone(), viewer.clone(), *hint)
+            }
         }
     }
 

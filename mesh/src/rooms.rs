@@ -1,0 +1,171 @@
+//! Rooms over iroh-docs: one document per room, its namespace derived from the mesh secret
+//! and the room id, so every member can write it and nobody else can reach it (the gate).
+//! This node's room changes are written in batches after a short quiet time (debounce);
+//! other nodes' come back to the room's actor as [`RoomMsg::Remote`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fieldmesh_actors::model::RoomId;
+use fieldmesh_actors::rooms::{RoomChange, RoomMsg, RoomUpdate};
+use fieldmesh_actors::supervision::Slot;
+use futures_util::StreamExt;
+use iroh::{EndpointAddr, SecretKey};
+use iroh_docs::api::Doc;
+use iroh_docs::engine::LiveEvent;
+use iroh_docs::protocol::Docs;
+use iroh_docs::{Author, AuthorId, Capability, ContentStatus, NamespaceSecret};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::MeshError;
+use crate::gate::Members;
+use crate::wire::{decode, encode};
+
+/// The rooms a node keeps, for the mesh to mirror.
+pub struct MeshRooms {
+    /// Each room's actor.
+    pub slots: Vec<(RoomId, Slot<RoomMsg>)>,
+    /// This node's room changes.
+    pub updates: broadcast::Receiver<RoomUpdate>,
+    /// Quiet time before local changes are written.
+    pub debounce: Duration,
+}
+
+fn namespace(secret: &[u8; 32], room: &RoomId) -> NamespaceSecret {
+    let mut h = blake3::Hasher::new_derive_key("fieldmesh room document v1");
+    h.update(secret);
+    h.update(room.as_str().as_bytes());
+    NamespaceSecret::from_bytes(h.finalize().as_bytes())
+}
+
+fn key_of(change: &RoomChange) -> Vec<u8> {
+    match change {
+        RoomChange::Member(m) => format!("member/{m}").into_bytes(),
+        RoomChange::Attention { sensor, viewer, .. } => {
+            format!("attention/{sensor}/{viewer}").into_bytes()
+        }
+    }
+}
+
+/// Opens every room's document, syncs it with the members and starts mirroring.
+pub(crate) async fn mirror(
+    docs: &Docs,
+    blobs: iroh_blobs::api::Store,
+    key: &SecretKey,
+    secret: &[u8; 32],
+    members: &Members,
+    rooms: MeshRooms,
+) -> Result<Vec<JoinHandle<()>>, MeshError> {
+    let err = |e: anyhow::Error| MeshError::Endpoint(format!("room documents: {e}"));
+    let author = Author::from_bytes(&key.to_bytes());
+    let author_id = author.id();
+    docs.author_import(author).await.map_err(err)?;
+    let me = key.public();
+    let peers: Vec<EndpointAddr> = members
+        .list()
+        .into_iter()
+        .filter(|(id, _)| *id != me)
+        .map(|(id, addrs)| {
+            addrs
+                .into_iter()
+                .fold(EndpointAddr::new(id), |a, s| a.with_ip_addr(s))
+        })
+        .collect();
+    let mut by_room = BTreeMap::new();
+    let mut tasks = Vec::new();
+    for (room, slot) in rooms.slots {
+        let doc = docs
+            .import_namespace(Capability::Write(namespace(secret, &room)))
+            .await
+            .map_err(err)?;
+        doc.start_sync(peers.clone()).await.map_err(err)?;
+        let events = doc.subscribe().await.map_err(err)?;
+        tasks.push(tokio::spawn(apply_remote(events, blobs.clone(), slot)));
+        by_room.insert(room, doc);
+    }
+    tasks.push(tokio::spawn(write_local(
+        rooms.updates,
+        by_room,
+        author_id,
+        rooms.debounce,
+    )));
+    Ok(tasks)
+}
+
+/// Other nodes' entries → the room's actor.
+async fn apply_remote(
+    mut events: impl futures_util::Stream<Item = anyhow::Result<LiveEvent>> + Unpin,
+    blobs: iroh_blobs::api::Store,
+    slot: Slot<RoomMsg>,
+) {
+    let mut waiting: BTreeMap<iroh_blobs::Hash, ()> = BTreeMap::new();
+    while let Some(ev) = events.next().await {
+        let hash = match ev {
+            Ok(LiveEvent::InsertRemote {
+                entry,
+                content_status,
+                ..
+            }) => {
+                if content_status != ContentStatus::Complete {
+                    waiting.insert(entry.content_hash(), ());
+                    continue;
+                }
+                entry.content_hash()
+            }
+            Ok(LiveEvent::ContentReady { hash }) if waiting.remove(&hash).is_some() => hash,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "room document events stopped");
+                return;
+            }
+        };
+        let Ok(bytes) = blobs.get_bytes(hash).await else {
+            continue;
+        };
+        match decode::<RoomChange>(&bytes) {
+            Ok(change) => {
+                if let Some(actor) = slot.current() {
+                    let _ = actor.cast(RoomMsg::Remote(vec![change]));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "unreadable room entry"),
+        }
+    }
+}
+
+/// This node's room changes → the documents, a batch after each quiet spell.
+async fn write_local(
+    mut updates: broadcast::Receiver<RoomUpdate>,
+    docs: BTreeMap<RoomId, Doc>,
+    author: AuthorId,
+    debounce: Duration,
+) {
+    loop {
+        let first = match updates.recv().await {
+            Ok(u) => u,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "room changes missed; the next refresh repairs them"
+                );
+                continue;
+            }
+            Err(_) => return,
+        };
+        // Gather what follows within the debounce; the latest per key wins.
+        let mut batch: BTreeMap<(RoomId, Vec<u8>), RoomChange> = BTreeMap::new();
+        batch.insert((first.room.clone(), key_of(&first.change)), first.change);
+        let until = tokio::time::Instant::now() + debounce;
+        while let Ok(Ok(u)) = tokio::time::timeout_at(until, updates.recv()).await {
+            batch.insert((u.room.clone(), key_of(&u.change)), u.change);
+        }
+        for ((room, key), change) in batch {
+            if let Some(doc) = docs.get(&room)
+                && let Err(e) = doc.set_bytes(author, key, encode(&change)).await
+            {
+                tracing::warn!(%room, error = %e, "could not write a room change");
+            }
+        }
+    }
+}
