@@ -244,6 +244,8 @@ async fn start_mesh(
         blobs_dir: Some(data_dir.join("blobs")),
         fetch_wait: Duration::from_millis(config.mesh.fetch_wait_ms),
         pull: config.mesh.pull_iq.clone(),
+        name: config.node_name.clone(),
+        role: config.role.as_str().into(),
     };
     let mesh = MeshNode::start(&cfg, key, store, how, Some(rooms))
         .await

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod catchup;
+mod directory;
 mod gate;
 mod join;
 mod node;
@@ -18,6 +19,7 @@ use fieldmesh_actors::model::{Event, NodeId};
 
 pub use artifacts::ArtifactShare;
 pub use catchup::{CatchUpProtocol, MAX_EVENTS_PER_EXCHANGE, catch_up};
+pub use directory::{Directory, MemberInfo};
 pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};
 pub use node::{MeshConfig, MeshJoin, MeshNetwork, MeshNode};

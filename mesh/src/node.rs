@@ -53,6 +53,10 @@ pub struct MeshConfig {
     pub fetch_wait: Duration,
     /// Pull other nodes' candidate IQ that clears this bar (datacenter nodes).
     pub pull: Option<crate::PullPolicy>,
+    /// This node's name and role, for the mesh directory.
+    pub name: String,
+    /// See `name`.
+    pub role: String,
 }
 
 impl Default for MeshConfig {
@@ -64,6 +68,8 @@ impl Default for MeshConfig {
             blobs_dir: None,
             fetch_wait: Duration::from_secs(30),
             pull: None,
+            name: String::new(),
+            role: String::new(),
         }
     }
 }
@@ -84,6 +90,7 @@ pub struct MeshNode {
     secret: [u8; 32],
     counters: Arc<MeshCounters>,
     artifacts: ArtifactShare,
+    directory: crate::Directory,
     sender: GossipSender,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -229,9 +236,33 @@ impl MeshNode {
                 counters.clone(),
             )),
         ];
+        let room_ids: Vec<String> = rooms
+            .as_ref()
+            .map(|r| r.slots.iter().map(|(id, _)| id.to_string()).collect())
+            .unwrap_or_default();
+        let author = crate::rooms::author(&docs, &key).await?;
+        let peers = crate::rooms::peers(&members, me);
+        let about = crate::MemberInfo {
+            id: me.to_string(),
+            name: cfg.name.clone(),
+            role: cfg.role.clone(),
+            addrs: my_addrs.clone(),
+            rooms: room_ids,
+        };
+        let directory = crate::Directory::open(
+            &docs,
+            artifacts.blobs().clone(),
+            &secret,
+            author,
+            peers,
+            &about,
+        )
+        .await?;
         if let Some(rooms) = rooms {
             let blobs = artifacts.blobs().clone();
-            tasks.extend(crate::rooms::mirror(&docs, blobs, &key, &secret, &members, rooms).await?);
+            tasks.extend(
+                crate::rooms::mirror(&docs, blobs, author, &secret, &members, me, rooms).await?,
+            );
         }
         Ok(Self {
             router,
@@ -239,9 +270,15 @@ impl MeshNode {
             secret,
             counters,
             artifacts,
+            directory,
             sender,
             tasks,
         })
+    }
+
+    /// The mesh directory: who is in the mesh, with what role, where.
+    pub fn directory(&self) -> &crate::Directory {
+        &self.directory
     }
 
     /// Artifact sharing: fetch any member's artifact by hash.

@@ -10,7 +10,7 @@ use fieldmesh_actors::model::RoomId;
 use fieldmesh_actors::rooms::{RoomChange, RoomMsg, RoomUpdate};
 use fieldmesh_actors::supervision::Slot;
 use futures_util::StreamExt;
-use iroh::{EndpointAddr, SecretKey};
+use iroh::{EndpointAddr, EndpointId, SecretKey};
 use iroh_docs::api::Doc;
 use iroh_docs::engine::LiveEvent;
 use iroh_docs::protocol::Docs;
@@ -48,21 +48,19 @@ fn key_of(change: &RoomChange) -> Vec<u8> {
     }
 }
 
-/// Opens every room's document, syncs it with the members and starts mirroring.
-pub(crate) async fn mirror(
-    docs: &Docs,
-    blobs: iroh_blobs::api::Store,
-    key: &SecretKey,
-    secret: &[u8; 32],
-    members: &Members,
-    rooms: MeshRooms,
-) -> Result<Vec<JoinHandle<()>>, MeshError> {
-    let err = |e: anyhow::Error| MeshError::Endpoint(format!("room documents: {e}"));
+/// This node's document author (its node key), registered with `docs`.
+pub(crate) async fn author(docs: &Docs, key: &SecretKey) -> Result<AuthorId, MeshError> {
     let author = Author::from_bytes(&key.to_bytes());
-    let author_id = author.id();
-    docs.author_import(author).await.map_err(err)?;
-    let me = key.public();
-    let peers: Vec<EndpointAddr> = members
+    let id = author.id();
+    docs.author_import(author)
+        .await
+        .map_err(|e| MeshError::Endpoint(format!("document author: {e}")))?;
+    Ok(id)
+}
+
+/// The members other than `me`, as addresses to sync documents with.
+pub(crate) fn peers(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
+    members
         .list()
         .into_iter()
         .filter(|(id, _)| *id != me)
@@ -71,7 +69,21 @@ pub(crate) async fn mirror(
                 .into_iter()
                 .fold(EndpointAddr::new(id), |a, s| a.with_ip_addr(s))
         })
-        .collect();
+        .collect()
+}
+
+/// Opens every room's document, syncs it with the members and starts mirroring.
+pub(crate) async fn mirror(
+    docs: &Docs,
+    blobs: iroh_blobs::api::Store,
+    author_id: AuthorId,
+    secret: &[u8; 32],
+    members: &Members,
+    me: EndpointId,
+    rooms: MeshRooms,
+) -> Result<Vec<JoinHandle<()>>, MeshError> {
+    let err = |e: anyhow::Error| MeshError::Endpoint(format!("room documents: {e}"));
+    let peers = peers(members, me);
     let mut by_room = BTreeMap::new();
     let mut tasks = Vec::new();
     for (room, slot) in rooms.slots {

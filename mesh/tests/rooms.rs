@@ -47,6 +47,8 @@ async fn member(how: MeshJoin) -> Member {
     };
     let cfg = MeshConfig {
         catchup_every: Duration::from_millis(300),
+        role: "test".into(),
+        name: format!("node-{}", id.short()),
         ..MeshConfig::default()
     };
     let mesh = MeshNode::start(&cfg, key, store, how, Some(rooms))
@@ -110,6 +112,30 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!("room change everywhere after {:?}", t0.elapsed());
+
+    // The directory: every node lists all three, with role and room.
+    let t0 = Instant::now();
+    loop {
+        let mut lists = Vec::new();
+        for m in [&a, &b, &c] {
+            lists.push(m.mesh.directory().members().await.unwrap());
+        }
+        if lists.iter().all(|l| l.len() == 3) {
+            assert!(lists.windows(2).all(|w| w[0] == w[1]), "{lists:?}");
+            assert!(
+                lists[0]
+                    .iter()
+                    .all(|m| m.role == "test" && m.rooms == ["ward"])
+            );
+            assert!(lists[0].iter().any(|m| m.id == a.mesh.id().to_string()));
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "directory: {lists:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for m in [a, b, c] {
         m.mesh.shutdown().await;
         m.runtime.shutdown().await;
