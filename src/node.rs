@@ -125,6 +125,30 @@ impl Node {
                 });
                 f
             }),
+            mesh: mesh.as_ref().map(|m| {
+                let (dir, counters, id) = (m.directory().clone(), m.counters().clone(), m.id());
+                let v: fieldmesh_ui::MeshView = Arc::new(move || {
+                    let (dir, c) = (dir.clone(), counters.clone());
+                    Box::pin(async move {
+                        let members = dir.members().await.map_err(|e| e.to_string())?;
+                        let get = fieldmesh_mesh::MeshCounters::get;
+                        Ok(serde_json::json!({
+                            "id": id.to_string(),
+                            "members": members,
+                            "counters": {
+                                "received": get(&c.received),
+                                "broadcast": get(&c.broadcast),
+                                "caught_up": get(&c.caught_up),
+                                "forged": get(&c.forged),
+                                "malformed": get(&c.malformed),
+                                "refused": get(&c.refused),
+                                "join_refused": get(&c.join_refused),
+                            },
+                        }))
+                    })
+                });
+                v
+            }),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {

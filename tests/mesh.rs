@@ -49,7 +49,7 @@ fn three_nodes_form_a_mesh_by_ticket_and_see_each_others_events() {
         .map(|d| write_config(d, "[mesh]\ncatchup_every_ms = 300\n"))
         .collect();
     let mut a = spawn_node(&configs[0]);
-    wait_for_node(&dirs[0].join("data"), &mut a);
+    let a_http = wait_for_node(&dirs[0].join("data"), &mut a);
     let out = bin()
         .args(["ticket", "--data-dir"])
         .arg(dirs[0].join("data"))
@@ -91,6 +91,21 @@ fn three_nodes_form_a_mesh_by_ticket_and_see_each_others_events() {
             "every node should see heartbeats of all three: {seen:?}"
         );
         std::thread::sleep(Duration::from_millis(300));
+    }
+    // The directory, as the HTTP API shows it: all three, with their role.
+    let t0 = Instant::now();
+    loop {
+        let (status, body) = get(&format!("http://{a_http}/api/v1/mesh"));
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let members = v["members"].as_array().cloned().unwrap_or_default();
+        if members.len() == 3 {
+            assert!(members.iter().all(|m| m["role"] == "edge"), "{v}");
+            assert_eq!(v["counters"]["forged"], 0);
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "directory: {v}");
+        std::thread::sleep(Duration::from_millis(200));
     }
     for child in std::iter::once(&mut a).chain(others.iter_mut()) {
         terminate(child);

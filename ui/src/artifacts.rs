@@ -15,6 +15,28 @@ use serde_json::json;
 use crate::ApiState;
 use crate::api::ApiError;
 
+/// What the node says about its mesh (`GET /api/v1/mesh`), as JSON.
+pub type MeshView = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// `GET /api/v1/mesh`: members (from the directory) and what the mesh did.
+pub async fn mesh(State(state): State<ApiState>) -> Response {
+    match &state.mesh {
+        None => ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node is not in a mesh".into(),
+        )
+        .into_response(),
+        Some(view) => match view().await {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => ApiError(StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+        },
+    }
+}
+
 /// How the node fetches an artifact from the mesh (given by whoever wires the mesh in).
 pub type ArtifactFetch = Arc<
     dyn Fn(ArtifactHash) -> Pin<Box<dyn Future<Output = Result<ArtifactPtr, String>> + Send>>

@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 pub use api::MAX_INGEST_BYTES;
-pub use artifacts::ArtifactFetch;
+pub use artifacts::{ArtifactFetch, MeshView};
 pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
 pub use view::EventView;
 
@@ -53,6 +53,8 @@ pub struct ApiState {
     pub artifacts: fieldmesh_actors::store::ArtifactStore,
     /// Fetching artifacts from the mesh, when the node is in one.
     pub fetch: Option<ArtifactFetch>,
+    /// The mesh as this node sees it, when it is in one.
+    pub mesh: Option<MeshView>,
 }
 
 /// Every route.
@@ -62,6 +64,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/node", get(api::node))
         .route("/api/v1/sensors/{id}/waterfall", get(display::waterfall))
+        .route("/api/v1/mesh", get(artifacts::mesh))
         .route("/api/v1/artifacts/{hash}", get(artifacts::download))
         .route(
             "/api/v1/artifacts/{hash}/fetch",
