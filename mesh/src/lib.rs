@@ -34,6 +34,23 @@ pub const CATCHUP_ALPN: &[u8] = b"/fieldmesh/catchup/1";
 /// Versioned ALPN of the ractor_cluster transport.
 pub const CLUSTER_ALPN: &[u8] = b"/fieldmesh/cluster/1";
 
+/// The next commit's events; a receiver that fell behind logs what it skipped (`lost` says
+/// what that costs) and goes on. `None` once the store is gone.
+pub(crate) async fn next_commit(
+    rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<[Event]>>,
+    lost: &str,
+) -> Option<std::sync::Arc<[Event]>> {
+    loop {
+        match rx.recv().await {
+            Ok(e) => return Some(e),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed_commits = n, "{lost}");
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Mesh failures.
 #[derive(Debug, thiserror::Error)]
 pub enum MeshError {

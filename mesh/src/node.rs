@@ -404,13 +404,9 @@ async fn broadcast_local(
 ) {
     let local = store.local();
     let mut rx = store.subscribe();
-    loop {
-        let events = match rx.recv().await {
-            Ok(e) => e,
-            // Fell behind: catch-up delivers what gossip did not.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(_) => return,
-        };
+    while let Some(events) =
+        crate::next_commit(&mut rx, "gossip fell behind: catch-up delivers").await
+    {
         let signed: Vec<_> = events
             .iter()
             .filter(|e| e.origin == local)
@@ -432,15 +428,7 @@ async fn broadcast_local(
 async fn offer_artifacts(store: Store, share: ArtifactShare) {
     let local = store.local();
     let mut rx = store.subscribe();
-    loop {
-        let events = match rx.recv().await {
-            Ok(e) => e,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(missed = n, "artifact announcements missed: not offered");
-                continue;
-            }
-            Err(_) => return,
-        };
+    while let Some(events) = crate::next_commit(&mut rx, "artifacts missed: not offered").await {
         for e in events.iter().filter(|e| e.origin == local) {
             if let fieldmesh_actors::model::Payload::ArtifactAvailable(ptr) = &e.body
                 && let Err(err) = share.publish(ptr).await

@@ -65,15 +65,7 @@ impl PullPolicy {
 pub(crate) async fn pull_by_policy(store: Store, share: ArtifactShare, policy: PullPolicy) {
     let local = store.local();
     let mut rx = store.subscribe();
-    loop {
-        let events = match rx.recv().await {
-            Ok(e) => e,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(missed = n, "fell behind: some candidates were not pulled");
-                continue;
-            }
-            Err(_) => return,
-        };
+    while let Some(events) = crate::next_commit(&mut rx, "candidates missed: not pulled").await {
         for ptr in policy.pulls(&events, local) {
             match share.fetch(ptr.hash).await {
                 Ok(_) => tracing::debug!(artifact = %ptr.hash.short(), "pulled by policy"),
