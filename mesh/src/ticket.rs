@@ -15,6 +15,7 @@ pub const TICKET_PREFIX: &str = "fieldmesh1";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketPeer {
     /// Endpoint id (the node's public key).
+    #[serde(with = "serde_bytes")]
     pub id: [u8; 32],
     /// Direct addresses.
     pub addrs: Vec<SocketAddr>,
@@ -24,6 +25,7 @@ pub struct TicketPeer {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeshTicket {
     /// The mesh secret: proof of membership is derived from it. Never logged.
+    #[serde(with = "serde_bytes")]
     pub secret: [u8; 32],
     /// Peers to join through.
     pub peers: Vec<TicketPeer>,
@@ -154,6 +156,12 @@ mod tests {
         let t = ticket();
         let text = t.to_string();
         assert!(text.starts_with(TICKET_PREFIX));
+        // Keys travel as bytes, not as arrays of integers: a short line to copy.
+        assert!(
+            text.len() < TICKET_PREFIX.len() + 2 * 100,
+            "{} chars",
+            text.len()
+        );
         assert_eq!(text.parse::<MeshTicket>().unwrap(), t);
         let dbg = format!("{t:?}");
         assert!(!dbg.contains(&hex(&t.secret)), "{dbg}");
