@@ -32,7 +32,9 @@ fn demo_runs_for_its_duration_and_its_events_can_be_listed() {
         "demo failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(t0.elapsed() < Duration::from_secs(15));
+    // It stops by itself (the bound is loose: a debug build of four nodes with three SDR
+    // pipelines on a loaded 2-core machine takes a while to drain; this is not a timing test).
+    assert!(t0.elapsed() < Duration::from_secs(120));
     assert!(
         stdout.contains("http://127.0.0.1:"),
         "prints where to look: {stdout}"
