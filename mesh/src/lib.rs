@@ -10,6 +10,7 @@ mod join;
 mod node;
 mod pull;
 mod rooms;
+mod tasks;
 mod ticket;
 pub mod wire;
 

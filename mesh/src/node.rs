@@ -6,22 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fieldmesh_actors::store::Store;
-use futures_util::StreamExt;
 use iroh::address_lookup::memory::MemoryLookup;
 use iroh::endpoint::presets;
 use iroh::protocol::Router;
 use iroh::{Endpoint, EndpointId, SecretKey};
-use iroh_gossip::api::{Event as GossipEvent, GossipReceiver, GossipSender};
+use iroh_gossip::api::GossipSender;
 use iroh_gossip::net::{GOSSIP_ALPN, Gossip};
 use iroh_gossip::proto::TopicId;
 use tokio::task::JoinHandle;
 
 use crate::artifacts::ArtifactShare;
-use crate::catchup::{CatchUpProtocol, catch_up};
+use crate::catchup::CatchUpProtocol;
 use crate::gate::{Members, MeshGate};
-use crate::join::{JoinProtocol, join, remember};
+use crate::join::JoinProtocol;
+use crate::tasks::{anti_entropy, broadcast_local, join_all, offer_artifacts, receive};
 use crate::ticket::{MeshTicket, TicketPeer};
-use crate::wire::{GOSSIP_MAX_BYTES, GossipBatch, batches, decode, sign_event};
+use crate::wire::GOSSIP_MAX_BYTES;
 use crate::{CATCHUP_ALPN, JOIN_ALPN, MeshCounters, MeshError};
 
 /// How peers find each other.
@@ -350,175 +350,5 @@ impl MeshNode {
         }
         // The router shuts every protocol down, gossip included.
         let _ = self.router.shutdown().await;
-    }
-}
-
-/// Joins through every peer that answers, then introduces this node to every member they
-/// named. Returns whether any peer answered.
-async fn join_all(
-    ep: &Endpoint,
-    members: &Members,
-    lookup: &MemoryLookup,
-    secret: &[u8; 32],
-    peers: &[TicketPeer],
-    my_addrs: Vec<SocketAddr>,
-) -> bool {
-    let me = ep.id();
-    let mut answered = false;
-    let mut to_greet: Vec<(EndpointId, Vec<SocketAddr>)> = Vec::new();
-    for p in peers {
-        let Ok(id) = EndpointId::from_bytes(&p.id) else {
-            continue;
-        };
-        if id == me {
-            continue;
-        }
-        remember(lookup, id, &p.addrs);
-        match join(ep, id, secret, my_addrs.clone()).await {
-            Ok(list) => {
-                answered = true;
-                members.admit(id, p.addrs.clone());
-                to_greet.extend(list);
-            }
-            Err(e) => tracing::debug!(peer = %id.fmt_short(), error = %e, "join failed"),
-        }
-    }
-    for (id, addrs) in to_greet {
-        if id == me || members.contains(&id) {
-            continue;
-        }
-        remember(lookup, id, &addrs);
-        if join(ep, id, secret, my_addrs.clone()).await.is_ok() {
-            members.admit(id, addrs);
-        }
-    }
-    answered
-}
-
-/// Signs this node's new events and gossips them in batches.
-async fn broadcast_local(
-    store: Store,
-    key: SecretKey,
-    sender: GossipSender,
-    counters: Arc<MeshCounters>,
-) {
-    let local = store.local();
-    let mut rx = store.subscribe();
-    while let Some(events) =
-        crate::next_commit(&mut rx, "gossip fell behind: catch-up delivers").await
-    {
-        let signed: Vec<_> = events
-            .iter()
-            .filter(|e| e.origin == local)
-            .filter_map(|e| sign_event(&key, e).ok())
-            .collect();
-        let n = signed.len() as u64;
-        for b in batches(signed, rand::random) {
-            if sender.broadcast(b.into()).await.is_err() {
-                return;
-            }
-        }
-        counters
-            .broadcast
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// Offers each artifact this node announces.
-async fn offer_artifacts(store: Store, share: ArtifactShare) {
-    let local = store.local();
-    let mut rx = store.subscribe();
-    while let Some(events) = crate::next_commit(&mut rx, "artifacts missed: not offered").await {
-        for e in events.iter().filter(|e| e.origin == local) {
-            if let fieldmesh_actors::model::Payload::ArtifactAvailable(ptr) = &e.body
-                && let Err(err) = share.publish(ptr).await
-            {
-                tracing::warn!(error = %err, "could not offer an artifact");
-            }
-        }
-    }
-}
-
-/// Verifies and stores what gossip brings; a new neighbour gets a catch-up round.
-async fn receive(
-    mut receiver: GossipReceiver,
-    store: Store,
-    ep: Endpoint,
-    counters: Arc<MeshCounters>,
-) {
-    let local = store.local();
-    while let Some(ev) = receiver.next().await {
-        match ev {
-            Ok(GossipEvent::Received(msg)) => {
-                let Ok(batch) = decode::<GossipBatch>(&msg.content) else {
-                    counters
-                        .malformed
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    continue;
-                };
-                let good = counters.verified(batch.events, local);
-                if !good.is_empty()
-                    && let Err(e) = store.append_signed(good).await
-                {
-                    tracing::warn!(error = %e, "could not store replicated events");
-                }
-            }
-            Ok(GossipEvent::NeighborUp(peer)) => {
-                let (ep, store, c) = (ep.clone(), store.clone(), counters.clone());
-                tokio::spawn(async move {
-                    let _ = catch_up(&ep, peer, &store, &c).await;
-                });
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "gossip receiver stopped");
-                return;
-            }
-        }
-    }
-}
-
-/// Every `every`: a catch-up round with a random member; until a ticket peer answered,
-/// another join attempt.
-#[allow(clippy::too_many_arguments)]
-async fn anti_entropy(
-    ep: Endpoint,
-    store: Store,
-    members: Members,
-    lookup: MemoryLookup,
-    (secret, peers): ([u8; 32], Vec<TicketPeer>),
-    sender: GossipSender,
-    every: Duration,
-    counters: Arc<MeshCounters>,
-) {
-    let me = ep.id();
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        let others: Vec<EndpointId> = members
-            .list()
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| *id != me)
-            .collect();
-        if others.is_empty() && !peers.is_empty() {
-            let addrs = ep.bound_sockets();
-            if join_all(&ep, &members, &lookup, &secret, &peers, addrs).await {
-                let ids = members
-                    .list()
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .filter(|id| *id != me);
-                let _ = sender.join_peers(ids.collect()).await;
-            }
-            continue;
-        }
-        if others.is_empty() {
-            continue;
-        }
-        let peer = others[rand::random_range(0..others.len())];
-        if let Err(e) = catch_up(&ep, peer, &store, &counters).await {
-            tracing::debug!(peer = %peer.fmt_short(), error = %e, "catch-up round failed");
-        }
     }
 }

@@ -111,7 +111,7 @@ async fn apply_remote(
     blobs: iroh_blobs::api::Store,
     slot: Slot<RoomMsg>,
 ) {
-    let mut waiting: BTreeMap<iroh_blobs::Hash, ()> = BTreeMap::new();
+    let mut waiting: std::collections::BTreeSet<iroh_blobs::Hash> = Default::default();
     while let Some(ev) = events.next().await {
         let hash = match ev {
             Ok(LiveEvent::InsertRemote {
@@ -120,12 +120,12 @@ async fn apply_remote(
                 ..
             }) => {
                 if content_status != ContentStatus::Complete {
-                    waiting.insert(entry.content_hash(), ());
+                    waiting.insert(entry.content_hash());
                     continue;
                 }
                 entry.content_hash()
             }
-            Ok(LiveEvent::ContentReady { hash }) if waiting.remove(&hash).is_some() => hash,
+            Ok(LiveEvent::ContentReady { hash }) if waiting.remove(&hash) => hash,
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "room document events stopped");

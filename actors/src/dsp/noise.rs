@@ -72,6 +72,8 @@ pub struct NoiseFloor {
     capped: Vec<f32>,
     prefix: Vec<f64>,
     scratch: Vec<f32>,
+    /// Counts publications of the floor (see [`NoiseFloor::version`]).
+    version: u64,
 }
 
 impl NoiseFloor {
@@ -91,6 +93,7 @@ impl NoiseFloor {
             capped: vec![0.0; nbins],
             prefix: vec![0.0; nbins + 1],
             scratch: Vec::with_capacity(nbins),
+            version: 0,
             cfg,
         }
     }
@@ -103,6 +106,11 @@ impl NoiseFloor {
     /// Mean noise power per bin.
     pub fn floor(&self) -> &[f32] {
         &self.floor
+    }
+
+    /// Changes whenever the published floor does (a copy of it is current while equal).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// 1 / floor per bin.
@@ -226,6 +234,7 @@ impl NoiseFloor {
 
     /// Publishes `mean · unbias` as the floor, capped and smoothed.
     fn refresh_with(&mut self, unbias: f32) {
+        self.version += 1;
         let seg = self.cfg.segment_bins.clamp(1, self.nbins.max(1));
         let nseg = self.nbins.div_ceil(seg);
         let mut seg_medians = Vec::with_capacity(nseg);

@@ -160,6 +160,8 @@ pub struct FloorStage {
     nbins: usize,
     floor: NoiseFloor,
     epoch: Option<u64>,
+    /// The floor as last handed on, and the version it copies.
+    published: Option<(u64, Arc<Vec<f32>>)>,
 }
 
 impl FloorStage {
@@ -171,6 +173,7 @@ impl FloorStage {
             cfg: cfg.clone(),
             nbins,
             epoch: None,
+            published: None,
         }
     }
 }
@@ -183,6 +186,7 @@ impl Stage for FloorStage {
         if self.epoch != Some(b.epoch) {
             self.floor = NoiseFloor::new(self.nbins, self.cfg.noise.clone());
             self.epoch = Some(b.epoch);
+            self.published = None;
         }
         let power = std::mem::take(&mut b.rows);
         let mut rows = self.floor.push(power.first, power.data).unwrap_or_default();
@@ -193,7 +197,17 @@ impl Stage for FloorStage {
             self.epoch = None;
         }
         b.rows = rows;
-        b.floor = Some(Arc::new(self.floor.floor().to_vec()));
+        // Copied only when it changed (every refresh, not every batch).
+        let version = self.floor.version();
+        let floor = match &self.published {
+            Some((v, f)) if *v == version => f.clone(),
+            _ => {
+                let f = Arc::new(self.floor.floor().to_vec());
+                self.published = Some((version, f.clone()));
+                f
+            }
+        };
+        b.floor = Some(floor);
         vec![b]
     }
 }

@@ -1,0 +1,190 @@
+//! The background work of a mesh membership: joining through ticket peers, gossiping this
+//! node's events, storing verified ones from others, offering artifacts, anti-entropy.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fieldmesh_actors::store::Store;
+use futures_util::StreamExt;
+use iroh::address_lookup::memory::MemoryLookup;
+use iroh::{Endpoint, EndpointId, SecretKey};
+use iroh_gossip::api::{Event as GossipEvent, GossipReceiver, GossipSender};
+
+use crate::MeshCounters;
+use crate::artifacts::ArtifactShare;
+use crate::catchup::catch_up;
+use crate::gate::Members;
+use crate::join::{join, remember};
+use crate::ticket::TicketPeer;
+use crate::wire::{GossipBatch, batches, decode, sign_event};
+
+/// Joins through every peer that answers, then introduces this node to every member they
+/// named. Returns whether any peer answered.
+pub(crate) async fn join_all(
+    ep: &Endpoint,
+    members: &Members,
+    lookup: &MemoryLookup,
+    secret: &[u8; 32],
+    peers: &[TicketPeer],
+    my_addrs: Vec<SocketAddr>,
+) -> bool {
+    let me = ep.id();
+    let mut answered = false;
+    let mut to_greet: Vec<(EndpointId, Vec<SocketAddr>)> = Vec::new();
+    for p in peers {
+        let Ok(id) = EndpointId::from_bytes(&p.id) else {
+            continue;
+        };
+        if id == me {
+            continue;
+        }
+        remember(lookup, id, &p.addrs);
+        match join(ep, id, secret, my_addrs.clone()).await {
+            Ok(list) => {
+                answered = true;
+                members.admit(id, p.addrs.clone());
+                to_greet.extend(list);
+            }
+            Err(e) => tracing::debug!(peer = %id.fmt_short(), error = %e, "join failed"),
+        }
+    }
+    for (id, addrs) in to_greet {
+        if id == me || members.contains(&id) {
+            continue;
+        }
+        remember(lookup, id, &addrs);
+        if join(ep, id, secret, my_addrs.clone()).await.is_ok() {
+            members.admit(id, addrs);
+        }
+    }
+    answered
+}
+
+/// Signs this node's new events and gossips them in batches.
+pub(crate) async fn broadcast_local(
+    store: Store,
+    key: SecretKey,
+    sender: GossipSender,
+    counters: Arc<MeshCounters>,
+) {
+    let local = store.local();
+    let mut rx = store.subscribe();
+    while let Some(events) =
+        crate::next_commit(&mut rx, "gossip fell behind: catch-up delivers").await
+    {
+        let signed: Vec<_> = events
+            .iter()
+            .filter(|e| e.origin == local)
+            .filter_map(|e| sign_event(&key, e).ok())
+            .collect();
+        let n = signed.len() as u64;
+        for b in batches(signed, rand::random) {
+            if sender.broadcast(b.into()).await.is_err() {
+                return;
+            }
+        }
+        counters
+            .broadcast
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Offers each artifact this node announces.
+pub(crate) async fn offer_artifacts(store: Store, share: ArtifactShare) {
+    let local = store.local();
+    let mut rx = store.subscribe();
+    while let Some(events) = crate::next_commit(&mut rx, "artifacts missed: not offered").await {
+        for e in events.iter().filter(|e| e.origin == local) {
+            if let fieldmesh_actors::model::Payload::ArtifactAvailable(ptr) = &e.body
+                && let Err(err) = share.publish(ptr).await
+            {
+                tracing::warn!(error = %err, "could not offer an artifact");
+            }
+        }
+    }
+}
+
+/// Verifies and stores what gossip brings; a new neighbour gets a catch-up round.
+pub(crate) async fn receive(
+    mut receiver: GossipReceiver,
+    store: Store,
+    ep: Endpoint,
+    counters: Arc<MeshCounters>,
+) {
+    let local = store.local();
+    while let Some(ev) = receiver.next().await {
+        match ev {
+            Ok(GossipEvent::Received(msg)) => {
+                let Ok(batch) = decode::<GossipBatch>(&msg.content) else {
+                    counters
+                        .malformed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                };
+                let good = counters.verified(batch.events, local);
+                if !good.is_empty()
+                    && let Err(e) = store.append_signed(good).await
+                {
+                    tracing::warn!(error = %e, "could not store replicated events");
+                }
+            }
+            Ok(GossipEvent::NeighborUp(peer)) => {
+                let (ep, store, c) = (ep.clone(), store.clone(), counters.clone());
+                tokio::spawn(async move {
+                    let _ = catch_up(&ep, peer, &store, &c).await;
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "gossip receiver stopped");
+                return;
+            }
+        }
+    }
+}
+
+/// Every `every`: a catch-up round with a random member; until a ticket peer answered,
+/// another join attempt.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn anti_entropy(
+    ep: Endpoint,
+    store: Store,
+    members: Members,
+    lookup: MemoryLookup,
+    (secret, peers): ([u8; 32], Vec<TicketPeer>),
+    sender: GossipSender,
+    every: Duration,
+    counters: Arc<MeshCounters>,
+) {
+    let me = ep.id();
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let others: Vec<EndpointId> = members
+            .list()
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != me)
+            .collect();
+        if others.is_empty() && !peers.is_empty() {
+            let addrs = ep.bound_sockets();
+            if join_all(&ep, &members, &lookup, &secret, &peers, addrs).await {
+                let ids = members
+                    .list()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .filter(|id| *id != me);
+                let _ = sender.join_peers(ids.collect()).await;
+            }
+            continue;
+        }
+        if others.is_empty() {
+            continue;
+        }
+        let peer = others[rand::random_range(0..others.len())];
+        if let Err(e) = catch_up(&ep, peer, &store, &counters).await {
+            tracing::debug!(peer = %peer.fmt_short(), error = %e, "catch-up round failed");
+        }
+    }
+}
