@@ -9,5 +9,6 @@ pub mod demo;
 pub mod events_cmd;
 pub mod identity;
 pub mod logging;
+pub mod mesh_api;
 pub mod node;
 pub mod simulate_cmd;

@@ -87,12 +87,16 @@ impl Node {
         let runtime = NodeRuntime::start(config.node_spec(id), store, metrics.clone()).await?;
         let mesh = if config.mesh.enabled {
             let store = runtime.store().clone();
-            let rooms = fieldmesh_mesh::MeshRooms {
-                slots: runtime.rooms().into_iter().collect(),
-                updates: runtime.room_updates(),
-                debounce: Duration::from_millis(config.mesh.room_debounce_ms),
+            let local = fieldmesh_mesh::MeshLocal {
+                rooms: Some(fieldmesh_mesh::MeshRooms {
+                    slots: runtime.rooms().into_iter().collect(),
+                    updates: runtime.room_updates(),
+                    debounce: Duration::from_millis(config.mesh.room_debounce_ms),
+                }),
+                display: Some(runtime.display()),
+                sensors: config.sensors.iter().map(|s| s.id.clone()).collect(),
             };
-            match start_mesh(config, &data_dir, key.to_bytes(), store, join, rooms).await {
+            match start_mesh(config, &data_dir, key.to_bytes(), store, join, local).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     runtime.shutdown().await;
@@ -117,38 +121,7 @@ impl Node {
             metrics,
             display: runtime.display(),
             artifacts: runtime.store().artifacts().clone(),
-            fetch: mesh.as_ref().map(|m| {
-                let share = m.artifacts().clone();
-                let f: fieldmesh_ui::ArtifactFetch = Arc::new(move |hash| {
-                    let share = share.clone();
-                    Box::pin(async move { share.fetch(hash).await.map_err(|e| e.to_string()) })
-                });
-                f
-            }),
-            mesh: mesh.as_ref().map(|m| {
-                let (dir, counters, id) = (m.directory().clone(), m.counters().clone(), m.id());
-                let v: fieldmesh_ui::MeshView = Arc::new(move || {
-                    let (dir, c) = (dir.clone(), counters.clone());
-                    Box::pin(async move {
-                        let members = dir.members().await.map_err(|e| e.to_string())?;
-                        let get = fieldmesh_mesh::MeshCounters::get;
-                        Ok(serde_json::json!({
-                            "id": id.to_string(),
-                            "members": members,
-                            "counters": {
-                                "received": get(&c.received),
-                                "broadcast": get(&c.broadcast),
-                                "caught_up": get(&c.caught_up),
-                                "forged": get(&c.forged),
-                                "malformed": get(&c.malformed),
-                                "refused": get(&c.refused),
-                                "join_refused": get(&c.join_refused),
-                            },
-                        }))
-                    })
-                });
-                v
-            }),
+            mesh: mesh.as_ref().map(crate::mesh_api::mesh_api),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {
@@ -254,7 +227,7 @@ async fn start_mesh(
     key: [u8; 32],
     store: Store,
     join: Option<MeshTicket>,
-    rooms: fieldmesh_mesh::MeshRooms,
+    local: fieldmesh_mesh::MeshLocal,
 ) -> anyhow::Result<MeshNode> {
     let saved = read_ticket(data_dir)?;
     let (how, created) = match (join, saved) {
@@ -270,8 +243,13 @@ async fn start_mesh(
         pull: config.mesh.pull_iq.clone(),
         name: config.node_name.clone(),
         role: config.role.as_str().into(),
+        cluster: config.mesh.cluster,
+        heavy_compute: config
+            .mesh
+            .heavy_compute
+            .unwrap_or(config.role == crate::config::Role::Datacenter),
     };
-    let mesh = MeshNode::start(&cfg, key, store, how, Some(rooms))
+    let mesh = MeshNode::start(&cfg, key, store, how, local)
         .await
         .context("starting the mesh")?;
     write_ticket(data_dir, &mesh.rejoin_ticket())?;

@@ -49,7 +49,7 @@ fn demo_runs_for_its_duration_and_its_events_can_be_listed() {
     );
 
     let out = bin()
-        .args(["events", "--json", "--data-dir"])
+        .args(["events", "--json", "--limit", "100000", "--data-dir"])
         .arg(&data)
         .output()
         .unwrap();
@@ -86,10 +86,25 @@ fn demo_runs_for_its_duration_and_its_events_can_be_listed() {
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
     seqs.sort();
+    // Two runs: replicated events from 1, local-only ones (measurement batches) from 2^63 + 1.
+    let local_base = 1u64 << 63;
+    let (replicated, local): (Vec<u64>, Vec<u64>) = seqs.iter().partition(|s| **s < local_base);
     assert_eq!(
-        seqs,
-        (1..=seqs.len() as u64).collect::<Vec<_>>(),
-        "the node's own events: a contiguous sequence"
+        replicated,
+        (1..=replicated.len() as u64).collect::<Vec<_>>(),
+        "the node's own replicated events: a contiguous sequence"
+    );
+    assert_eq!(
+        local,
+        (local_base + 1..=local_base + local.len() as u64).collect::<Vec<_>>(),
+        "the node's own local-only events: a contiguous sequence"
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["kind"] == "measurement_batch")
+            .all(|e| e["origin"] == main_origin),
+        "measurement batches stay on the dev node"
     );
 
     let out = bin()

@@ -1,6 +1,8 @@
 //! Three `fieldmesh node` processes on loopback: the first creates the mesh and writes its
 //! ticket, two join with it, and each node's `fieldmesh events` shows every node's events.
-//! A bad ticket is a one-line error with exit code 2 and nothing written.
+//! A bad ticket is a one-line error with exit code 2 and nothing written. An artifact is
+//! fetched into a file through another node, and refined by a heavy-compute node that the
+//! edge reaches through ractor_cluster over iroh (a remote actor call between processes).
 
 mod common;
 
@@ -147,23 +149,26 @@ fn a_bad_ticket_is_a_one_line_error_and_nothing_is_written() {
 }
 
 #[test]
-fn an_artifact_of_one_node_is_fetched_into_a_file_through_another() {
+fn an_artifact_is_fetched_through_another_node_and_refined_by_a_remote_actor() {
     let root = tempfile::tempdir().unwrap();
     let (da, db) = (node_dir(root.path(), "a"), node_dir(root.path(), "b"));
     let sdr = "[mesh]\ncatchup_every_ms = 300\n[[sensors]]\nid = \"sdr-1\"\nkind = \"sdr\"\n\
                [sensors.rf]\nsample_rate_hz = 600000.0\nwindow_samples = 16384\n";
     let mut a = spawn_node(&write_config(&da, sdr));
-    wait_for_node(&da.join("data"), &mut a);
+    let a_http = wait_for_node(&da.join("data"), &mut a);
     let ticket = std::fs::read_to_string(da.join("data").join("mesh.ticket")).unwrap();
     let mut b = bin()
         .args(["node", "--config"])
-        .arg(write_config(&db, "[mesh]\ncatchup_every_ms = 300\n"))
+        .arg(write_config(
+            &db,
+            "[mesh]\ncatchup_every_ms = 300\nheavy_compute = true\n",
+        ))
         .args(["--join", ticket.trim()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_for_node(&db.join("data"), &mut b);
+    let b_http = wait_for_node(&db.join("data"), &mut b);
     // Wait until b hears of one of a's IQ windows.
     let t0 = Instant::now();
     let (hash, size) = loop {
@@ -234,6 +239,7 @@ fn an_artifact_of_one_node_is_fetched_into_a_file_through_another() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    refined_by_the_heavy_compute_node(&a_http, &b_http, &hash);
     for child in [&mut a, &mut b] {
         terminate(child);
         assert!(
@@ -242,4 +248,57 @@ fn an_artifact_of_one_node_is_fetched_into_a_file_through_another() {
                 .success()
         );
     }
+}
+
+/// a (an edge) asks the heavy-compute group to refine its own IQ window: b's actor answers
+/// through the cluster session between the two processes.
+fn refined_by_the_heavy_compute_node(a_http: &str, b_http: &str, hash: &str) {
+    let b_id = {
+        let (_, body) = get(&format!("http://{b_http}/api/v1/mesh"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["id"].as_str().unwrap().to_string()
+    };
+    let t0 = Instant::now();
+    loop {
+        let (_, body) = get(&format!("http://{a_http}/api/v1/mesh"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let up = v["cluster"]["peers"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|p| p["id"] == b_id.as_str() && p["up"] == true)
+        });
+        if up {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no cluster session: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let url = format!("http://{a_http}/api/v1/artifacts/{hash}/refine?nfft=2048");
+    // The session is up; the group's remote member follows within moments.
+    let t0 = Instant::now();
+    let reply = loop {
+        let (status, body) = post(&url);
+        if status == 200 {
+            break serde_json::from_str::<serde_json::Value>(&body).unwrap();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "{status}: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(reply["node"], b_id.as_str(), "{reply}");
+    assert!(reply["samples"].as_u64().unwrap() > 0, "{reply}");
+    assert_eq!(reply["sample_rate_hz"], 600000.0, "{reply}");
+    assert_eq!(reply["nfft"], 2048);
+    assert!(reply["boxes"].is_array());
+    let (status, body) = post(&format!(
+        "http://{a_http}/api/v1/artifacts/{hash}/refine?nfft=1000"
+    ));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(&format!(
+        "http://{a_http}/api/v1/artifacts/{}/refine",
+        "cd".repeat(32)
+    ));
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("announces"), "{body}");
 }

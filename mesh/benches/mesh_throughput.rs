@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use fieldmesh_actors::metrics::NodeMetrics;
 use fieldmesh_actors::model::{EventDraft, NodeId, Payload, encode_event};
 use fieldmesh_actors::store::{Store, StoreConfig, now_us};
-use fieldmesh_mesh::{MeshConfig, MeshJoin, MeshNode};
+use fieldmesh_mesh::{MeshConfig, MeshJoin, MeshLocal, MeshNode};
 use iroh::SecretKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -33,7 +33,7 @@ async fn node(how: MeshJoin) -> Bench {
         catchup_every: Duration::from_millis(500),
         ..MeshConfig::default()
     };
-    let mesh = MeshNode::start(&cfg, key, store.clone(), how, None)
+    let mesh = MeshNode::start(&cfg, key, store.clone(), how, MeshLocal::default())
         .await
         .expect("mesh");
     Bench {

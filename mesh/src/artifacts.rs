@@ -115,6 +115,20 @@ impl ArtifactShare {
             return Ok(r.ptr);
         }
         let (ptr, origin) = self.announced(hash).await?;
+        self.fetch_announced(&ptr, origin).await
+    }
+
+    /// Fetches the artifact `ptr` that `origin` announced (its origin first, then any
+    /// member), stores it and returns its pointer. Already here: returned at once.
+    pub async fn fetch_announced(
+        &self,
+        ptr: &ArtifactPtr,
+        origin: NodeId,
+    ) -> Result<ArtifactPtr, MeshError> {
+        let hash = ptr.hash;
+        if let Ok(Some(r)) = self.store.artifacts().record(&hash) {
+            return Ok(r.ptr);
+        }
         let mut providers: Vec<EndpointId> = Vec::new();
         if let Ok(o) = EndpointId::from_bytes(origin.as_bytes()) {
             providers.push(o);
@@ -167,6 +181,15 @@ impl ArtifactShare {
             )));
         }
         Ok(got)
+    }
+
+    /// What `hash` is and who made it: from this node's store, else from its
+    /// `artifact_available` announcement.
+    pub async fn describe(&self, hash: ArtifactHash) -> Result<(ArtifactPtr, NodeId), MeshError> {
+        if let Ok(Some(r)) = self.store.artifacts().record(&hash) {
+            return Ok((r.ptr, r.origin));
+        }
+        self.announced(hash).await
     }
 
     /// The `artifact_available` announcement of `hash`: its pointer and origin.

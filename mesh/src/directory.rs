@@ -1,6 +1,7 @@
 //! The mesh directory: an iroh-docs document (namespace derived from the mesh secret) in
-//! which every member keeps one entry about itself — name, role, addresses, rooms. Rooms
-//! need no entry of their own: a room's document follows from the secret and its id.
+//! which every member keeps one entry about itself — name, role, addresses, rooms,
+//! sensors. Rooms need no entry of their own: a room's document follows from the secret
+//! and its id.
 
 use std::net::SocketAddr;
 
@@ -28,6 +29,9 @@ pub struct MemberInfo {
     pub addrs: Vec<SocketAddr>,
     /// Rooms it keeps.
     pub rooms: Vec<String>,
+    /// Its sensors (where their live data comes from).
+    #[serde(default)]
+    pub sensors: Vec<String>,
 }
 
 /// This node's view of the directory.

@@ -4,9 +4,12 @@
 
 mod artifacts;
 mod catchup;
+mod cluster;
+mod config;
 mod directory;
 mod gate;
 mod join;
+mod live;
 mod node;
 mod pull;
 mod rooms;
@@ -20,10 +23,16 @@ use fieldmesh_actors::model::{Event, NodeId};
 
 pub use artifacts::ArtifactShare;
 pub use catchup::{CatchUpProtocol, MAX_EVENTS_PER_EXCHANGE, catch_up};
+pub use cluster::{
+    ClusterPeer, ClusterPeers, ComputeMsg, HEAVY_COMPUTE_GROUP, RefineReply, RefineRequest,
+    Refiner, refine_remotely,
+};
+pub use config::{MeshConfig, MeshJoin, MeshLocal, MeshNetwork};
 pub use directory::{Directory, MemberInfo};
 pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};
-pub use node::{MeshConfig, MeshJoin, MeshNetwork, MeshNode};
+pub use live::{LiveFrame, LiveProtocol};
+pub use node::MeshNode;
 pub use pull::PullPolicy;
 pub use rooms::MeshRooms;
 pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
@@ -34,6 +43,8 @@ pub const JOIN_ALPN: &[u8] = b"/fieldmesh/join/1";
 pub const CATCHUP_ALPN: &[u8] = b"/fieldmesh/catchup/1";
 /// Versioned ALPN of the ractor_cluster transport.
 pub const CLUSTER_ALPN: &[u8] = b"/fieldmesh/cluster/1";
+/// Versioned ALPN of live data for viewers (waterfall rows, measurement batches).
+pub const LIVE_ALPN: &[u8] = b"/fieldmesh/live/1";
 
 /// The next commit's events; a receiver that fell behind logs what it skipped (`lost` says
 /// what that costs) and goes on. `None` once the store is gone.
@@ -101,6 +112,10 @@ pub struct MeshCounters {
     pub broadcast: AtomicU64,
     /// Connections from non-members refused by the gate.
     pub refused: std::sync::Arc<AtomicU64>,
+    /// Live frames sent to watching nodes.
+    pub live_out: AtomicU64,
+    /// Live frames received for viewers here.
+    pub live_in: AtomicU64,
     /// Join attempts refused (wrong secret, garbage).
     pub join_refused: std::sync::Arc<AtomicU64>,
 }
@@ -117,6 +132,12 @@ impl MeshCounters {
         for s in events {
             match wire::verify_event(&s) {
                 Ok((e, _)) if e.origin == local => {}
+                Ok((e, _)) if !e.replicated() => {
+                    // Local-only data never travels as events: a peer that sends it is
+                    // broken or lying.
+                    self.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(seq = e.seq, "dropped a local-only event");
+                }
                 Ok(ok) => {
                     self.received.fetch_add(1, Ordering::Relaxed);
                     out.push(ok);

@@ -1,5 +1,6 @@
-//! A node's place in the mesh: its endpoint and router (gossip, join, catch-up behind the
-//! member gate), the join by ticket, and the tasks that replicate events both ways.
+//! A node's place in the mesh: its endpoint and router (gossip, docs, blobs, join,
+//! catch-up, cluster, live — behind the member gate), the join by ticket, and the tasks
+//! that replicate events both ways.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,75 +14,19 @@ use iroh::{Endpoint, EndpointId, SecretKey};
 use iroh_gossip::api::GossipSender;
 use iroh_gossip::net::{GOSSIP_ALPN, Gossip};
 use iroh_gossip::proto::TopicId;
+use ractor::{Actor, ActorRef};
 use tokio::task::JoinHandle;
 
 use crate::artifacts::ArtifactShare;
 use crate::catchup::CatchUpProtocol;
+use crate::cluster::{ClusterPeers, ComputeMsg, HeavyCompute, HeavyComputeArgs, MeshCluster};
+use crate::config::{MeshConfig, MeshJoin, MeshLocal, MeshNetwork};
 use crate::gate::{Members, MeshGate};
 use crate::join::JoinProtocol;
 use crate::tasks::{anti_entropy, broadcast_local, join_all, offer_artifacts, receive};
 use crate::ticket::{MeshTicket, TicketPeer};
 use crate::wire::GOSSIP_MAX_BYTES;
-use crate::{CATCHUP_ALPN, JOIN_ALPN, MeshCounters, MeshError};
-
-/// How peers find each other.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MeshNetwork {
-    /// Direct addresses only (tickets, members' lists): no relay, no discovery service.
-    /// Tests, the demo, simulations and closed networks.
-    #[default]
-    Direct,
-    /// iroh's defaults for real deployments: n0's relays and DNS/pkarr address lookup, so
-    /// nodes behind NATs reach each other.
-    N0,
-}
-
-/// How a node takes part.
-#[derive(Clone, Debug)]
-pub struct MeshConfig {
-    /// Where the endpoint listens (`127.0.0.1:0` for tests and the demo).
-    pub bind: SocketAddr,
-    /// Relays and discovery, or direct addresses only.
-    pub network: MeshNetwork,
-    /// Anti-entropy round with a random member this often.
-    pub catchup_every: Duration,
-    /// Where the blob index of shared artifacts and the room documents live (in memory
-    /// without one).
-    pub blobs_dir: Option<std::path::PathBuf>,
-    /// How long an artifact fetch waits for a holder to answer.
-    pub fetch_wait: Duration,
-    /// Pull other nodes' candidate IQ that clears this bar (datacenter nodes).
-    pub pull: Option<crate::PullPolicy>,
-    /// This node's name and role, for the mesh directory.
-    pub name: String,
-    /// See `name`.
-    pub role: String,
-}
-
-impl Default for MeshConfig {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:0".parse().expect("a socket address"),
-            network: MeshNetwork::Direct,
-            catchup_every: Duration::from_secs(2),
-            blobs_dir: None,
-            fetch_wait: Duration::from_secs(30),
-            pull: None,
-            name: String::new(),
-            role: String::new(),
-        }
-    }
-}
-
-/// Which mesh to be in.
-#[derive(Clone, Debug)]
-pub enum MeshJoin {
-    /// Start a new mesh (this node is its first member).
-    Create,
-    /// Join (or rejoin) the mesh of a ticket.
-    Ticket(MeshTicket),
-}
+use crate::{CATCHUP_ALPN, CLUSTER_ALPN, JOIN_ALPN, LIVE_ALPN, MeshCounters, MeshError};
 
 /// A running mesh membership.
 pub struct MeshNode {
@@ -92,8 +37,14 @@ pub struct MeshNode {
     artifacts: ArtifactShare,
     directory: crate::Directory,
     sender: GossipSender,
+    fetch_wait: Duration,
+    cluster: Option<MeshCluster>,
+    compute: Option<ActorRef<ComputeMsg>>,
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// Time a refine may take beyond fetching its artifact.
+const REFINE_WORK: Duration = Duration::from_secs(30);
 
 fn topic_of(secret: &[u8; 32]) -> TopicId {
     TopicId::from_bytes(blake3::derive_key("fieldmesh events topic v1", secret))
@@ -107,8 +58,14 @@ impl MeshNode {
         key: [u8; 32],
         store: Store,
         how: MeshJoin,
-        rooms: Option<crate::MeshRooms>,
+        local: MeshLocal,
     ) -> Result<Self, MeshError> {
+        let MeshLocal {
+            rooms,
+            display,
+            sensors,
+        } = local;
+        let display = display.unwrap_or_default();
         let key = SecretKey::from_bytes(&key);
         let counters = Arc::new(MeshCounters::default());
         let members = Members::default();
@@ -164,7 +121,11 @@ impl MeshNode {
             .spawn(ep.clone(), artifacts.blobs().clone(), gossip.clone())
             .await
             .map_err(|e| MeshError::Endpoint(format!("room documents: {e}")))?;
-        let router = Router::builder(ep.clone())
+        let cluster = match cfg.cluster {
+            true => Some(MeshCluster::start(me, &secret).await?),
+            false => None,
+        };
+        let mut router = Router::builder(ep.clone())
             .accept(GOSSIP_ALPN, gossip.clone())
             .accept(iroh_docs::ALPN, docs.clone())
             .accept(iroh_blobs::ALPN, blobs)
@@ -184,8 +145,20 @@ impl MeshNode {
                     store: store.clone(),
                     key: key.clone(),
                 },
-            )
-            .spawn();
+            );
+        if let Some(c) = &cluster {
+            router = router.accept(CLUSTER_ALPN, c.protocol());
+        }
+        router = router.accept(
+            LIVE_ALPN,
+            crate::live::LiveProtocol {
+                store: store.clone(),
+                display: display.clone(),
+                sensors: sensors.iter().cloned().collect(),
+                counters: counters.clone(),
+            },
+        );
+        let router = router.spawn();
 
         let joined = join_all(&ep, &members, &lookup, &secret, &peers, my_addrs.clone()).await;
         if !peers.is_empty() && !joined {
@@ -227,7 +200,7 @@ impl MeshNode {
             )),
             tokio::spawn(anti_entropy(
                 ep.clone(),
-                store,
+                store.clone(),
                 members.clone(),
                 lookup,
                 (secret, peers),
@@ -236,6 +209,23 @@ impl MeshNode {
                 counters.clone(),
             )),
         ];
+        if let Some(c) = &cluster {
+            tasks.push(c.dial_members(ep.clone(), members.clone()));
+        }
+        let compute = match cfg.heavy_compute && cluster.is_some() {
+            true => {
+                let args = HeavyComputeArgs {
+                    share: artifacts.clone(),
+                    store: store.clone(),
+                    node: me.to_string(),
+                };
+                let (actor, _) = Actor::spawn(None, HeavyCompute, args)
+                    .await
+                    .map_err(|e| MeshError::Endpoint(format!("heavy-compute actor: {e}")))?;
+                Some(actor)
+            }
+            false => None,
+        };
         let room_ids: Vec<String> = rooms
             .as_ref()
             .map(|r| r.slots.iter().map(|(id, _)| id.to_string()).collect())
@@ -248,6 +238,7 @@ impl MeshNode {
             role: cfg.role.clone(),
             addrs: my_addrs.clone(),
             rooms: room_ids,
+            sensors: sensors.iter().map(|s| s.to_string()).collect(),
         };
         let directory = crate::Directory::open(
             &docs,
@@ -259,6 +250,15 @@ impl MeshNode {
         )
         .await?;
         if let Some(rooms) = rooms {
+            let watcher = crate::live::Watcher {
+                ep: ep.clone(),
+                directory: directory.clone(),
+                display,
+                local: sensors.into_iter().collect(),
+                counters: counters.clone(),
+            };
+            let updates = rooms.updates.resubscribe();
+            tasks.push(tokio::spawn(crate::live::follow_viewers(watcher, updates)));
             let blobs = artifacts.blobs().clone();
             tasks.extend(
                 crate::rooms::mirror(&docs, blobs, author, &secret, &members, me, rooms).await?,
@@ -272,6 +272,9 @@ impl MeshNode {
             artifacts,
             directory,
             sender,
+            fetch_wait: cfg.fetch_wait,
+            cluster,
+            compute,
             tasks,
         })
     }
@@ -293,6 +296,11 @@ impl MeshNode {
             .broadcast(bytes.into())
             .await
             .map_err(|e| MeshError::Protocol(e.to_string()))
+    }
+
+    /// The node's endpoint (tools and tests: speak a protocol by hand).
+    pub fn endpoint(&self) -> &Endpoint {
+        self.router.endpoint()
     }
 
     /// This node's endpoint id.
@@ -343,10 +351,30 @@ impl MeshNode {
         &self.counters
     }
 
-    /// Leaves: stops the tasks, the protocols and the endpoint.
+    /// Asks the mesh's heavy-compute group to refine IQ windows (`None` with the
+    /// cluster off).
+    pub fn refiner(&self) -> Option<crate::Refiner> {
+        self.cluster.as_ref().map(|_| crate::Refiner {
+            share: self.artifacts.clone(),
+            wait: self.fetch_wait + REFINE_WORK,
+        })
+    }
+
+    /// Cluster sessions with other members (`None` with the cluster off).
+    pub fn cluster_peers(&self) -> Option<&ClusterPeers> {
+        self.cluster.as_ref().map(|c| c.peers())
+    }
+
+    /// Leaves: stops the tasks, the actors, the protocols and the endpoint.
     pub async fn shutdown(self) {
         for t in &self.tasks {
             t.abort();
+        }
+        if let Some(c) = &self.compute {
+            c.stop(None);
+        }
+        if let Some(c) = &self.cluster {
+            c.stop();
         }
         // The router shuts every protocol down, gossip included.
         let _ = self.router.shutdown().await;

@@ -75,7 +75,7 @@ pub(crate) async fn broadcast_local(
     {
         let signed: Vec<_> = events
             .iter()
-            .filter(|e| e.origin == local)
+            .filter(|e| e.origin == local && e.replicated())
             .filter_map(|e| sign_event(&key, e).ok())
             .collect();
         let n = signed.len() as u64;

@@ -2,90 +2,15 @@
 //! plus catch-up, also after a node was away), and strangers and forgers getting nothing.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fieldmesh_actors::metrics::NodeMetrics;
-use fieldmesh_actors::model::{EventDraft, NodeId, Payload};
-use fieldmesh_actors::store::{Store, StoreConfig};
+use fieldmesh_actors::model::{EventDraft, Payload};
 use fieldmesh_mesh::wire::{GossipBatch, encode, sign_event};
-use fieldmesh_mesh::{
-    CATCHUP_ALPN, MeshConfig, MeshCounters, MeshError, MeshJoin, MeshNode, MeshTicket,
-};
+use fieldmesh_mesh::{CATCHUP_ALPN, MeshConfig, MeshCounters, MeshError, MeshJoin, MeshTicket};
 use iroh::SecretKey;
 
-struct TestNode {
-    key: [u8; 32],
-    store: Store,
-    mesh: MeshNode,
-}
-
-fn cfg() -> MeshConfig {
-    MeshConfig {
-        catchup_every: Duration::from_millis(300),
-        ..MeshConfig::default()
-    }
-}
-
-fn node_id(key: &[u8; 32]) -> NodeId {
-    NodeId::from_bytes(*SecretKey::from_bytes(key).public().as_bytes())
-}
-
-fn open(dir: &Path, key: &[u8; 32]) -> Store {
-    Store::open(
-        dir,
-        node_id(key),
-        StoreConfig::default(),
-        Arc::new(NodeMetrics::default()),
-    )
-    .unwrap()
-}
-
-async fn start(dir: &Path, key: [u8; 32], how: MeshJoin) -> TestNode {
-    start_with(dir, key, how, cfg()).await
-}
-
-async fn start_with(dir: &Path, key: [u8; 32], how: MeshJoin, cfg: MeshConfig) -> TestNode {
-    let store = open(dir, &key);
-    let mesh = MeshNode::start(&cfg, key, store.clone(), how, None)
-        .await
-        .unwrap();
-    TestNode { key, store, mesh }
-}
-
-fn heartbeat(i: u64) -> EventDraft {
-    EventDraft {
-        ts_us: 1_790_000_000_000_000 + i,
-        sensor: None,
-        room: None,
-        body: Payload::Heartbeat {
-            role: "test".into(),
-            uptime_s: i,
-            sensors: 0,
-            events_stored: i,
-            restarts: 0,
-        },
-    }
-}
-
-async fn emit(store: &Store, n: u64) {
-    store
-        .append_local((0..n).map(heartbeat).collect())
-        .await
-        .unwrap();
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !ok() {
-        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn count(s: &Store) -> u64 {
-    s.count().unwrap()
-}
+mod common;
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_join_by_ticket_and_every_event_reaches_every_node_also_after_a_restart() {
@@ -119,6 +44,11 @@ async fn nodes_join_by_ticket_and_every_event_reaches_every_node_also_after_a_re
     c.store.close().await;
     drop(c.store);
     emit(&a.store, 30).await;
+    // High-rate samples stay where they were made (viewers get them over the live stream).
+    a.store
+        .append_local((0..5).map(samples).collect())
+        .await
+        .unwrap();
     emit(&b.store, 30).await;
     let c_store = open(dirs[2].path(), &c_key);
     emit(&c_store, 10).await;
@@ -127,11 +57,16 @@ async fn nodes_join_by_ticket_and_every_event_reaches_every_node_also_after_a_re
     tokio::time::sleep(Duration::from_millis(500)).await;
     let c = start(dirs[2].path(), c_key, MeshJoin::Ticket(rejoin)).await;
     wait_for(
-        "130 events on every node after the restart",
+        "130 replicated events on every node after the restart",
         Duration::from_secs(15),
-        || [&a, &b, &c].iter().all(|n| count(&n.store) == 130),
+        || count(&a.store) == 135 && [&b, &c].iter().all(|n| count(&n.store) == 130),
     )
     .await;
+    tokio::time::sleep(Duration::from_millis(700)).await; // two more catch-up rounds
+    assert!(
+        [&b, &c].iter().all(|n| count(&n.store) == 130),
+        "samples stayed on a"
+    );
     for n in [&a, &b, &c] {
         let origins = n.store.origins().unwrap();
         assert_eq!(origins.len(), 3);

@@ -1,71 +1,14 @@
 //! Rooms over the mesh: three nodes keep the same room; attention set on one node and a
 //! member joining on another reach every node's room actor within 2 s.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fieldmesh_actors::metrics::NodeMetrics;
-use fieldmesh_actors::model::{AttentionLevel, NodeId, RoomId, SensorId};
-use fieldmesh_actors::node::{NodeRuntime, NodeSpec};
-use fieldmesh_actors::rooms::{RoomConfig, RoomMsg, RoomState};
-use fieldmesh_actors::store::{Store, StoreConfig};
-use fieldmesh_actors::supervision::RestartPolicy;
-use fieldmesh_mesh::{MeshConfig, MeshJoin, MeshNode, MeshRooms, MeshTicket};
-use iroh::SecretKey;
+use fieldmesh_actors::model::{AttentionLevel, SensorId};
+use fieldmesh_actors::rooms::{RoomMsg, RoomState};
+use fieldmesh_mesh::{MeshJoin, MeshTicket};
 
-struct Member {
-    runtime: NodeRuntime,
-    mesh: MeshNode,
-    _dir: tempfile::TempDir,
-}
-
-async fn member(how: MeshJoin) -> Member {
-    let dir = tempfile::tempdir().unwrap();
-    let key: [u8; 32] = rand::random();
-    let id = NodeId::from_bytes(*SecretKey::from_bytes(&key).public().as_bytes());
-    let metrics = Arc::new(NodeMetrics::default());
-    let store = Store::open(dir.path(), id, StoreConfig::default(), metrics.clone()).unwrap();
-    let spec = NodeSpec {
-        id,
-        role: "test".into(),
-        sensors: vec![],
-        rooms: vec![RoomConfig {
-            id: RoomId::new("ward").unwrap(),
-            name: "Ward".into(),
-        }],
-        pipeline: Default::default(),
-        supervision: RestartPolicy::default(),
-        heartbeat_interval: Duration::from_secs(5),
-    };
-    let runtime = NodeRuntime::start(spec, store.clone(), metrics)
-        .await
-        .unwrap();
-    let rooms = MeshRooms {
-        slots: runtime.rooms().into_iter().collect(),
-        updates: runtime.room_updates(),
-        debounce: Duration::from_millis(100),
-    };
-    let cfg = MeshConfig {
-        catchup_every: Duration::from_millis(300),
-        role: "test".into(),
-        name: format!("node-{}", id.short()),
-        ..MeshConfig::default()
-    };
-    let mesh = MeshNode::start(&cfg, key, store, how, Some(rooms))
-        .await
-        .unwrap();
-    Member {
-        runtime,
-        mesh,
-        _dir: dir,
-    }
-}
-
-fn room(m: &Member) -> ractor::ActorRef<RoomMsg> {
-    m.runtime.rooms()[&RoomId::new("ward").unwrap()]
-        .current()
-        .expect("the room actor runs")
-}
+mod common;
+use common::*;
 
 async fn snapshot(m: &Member) -> RoomState {
     ractor::call!(room(m), RoomMsg::Snapshot).unwrap()
@@ -73,10 +16,10 @@ async fn snapshot(m: &Member) -> RoomState {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_change_reaches_every_node_within_two_seconds() {
-    let a = member(MeshJoin::Create).await;
+    let a = member(MeshJoin::Create, vec![]).await;
     let ticket: MeshTicket = a.mesh.ticket();
-    let b = member(MeshJoin::Ticket(ticket.clone())).await;
-    let c = member(MeshJoin::Ticket(ticket)).await;
+    let b = member(MeshJoin::Ticket(ticket.clone()), vec![]).await;
+    let c = member(MeshJoin::Ticket(ticket), vec![]).await;
     // Let the documents' swarms form.
     tokio::time::sleep(Duration::from_millis(500)).await;
 

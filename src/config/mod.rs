@@ -113,6 +113,11 @@ pub struct MeshSettings {
     pub room_debounce_ms: u64,
     /// Pull other nodes' candidate IQ that clears this bar (`[mesh.pull_iq]`, datacenter).
     pub pull_iq: Option<fieldmesh_mesh::PullPolicy>,
+    /// Run ractor_cluster over the mesh (actors across nodes).
+    pub cluster: bool,
+    /// Serve the `heavy-compute` process group (refines IQ windows for other nodes).
+    /// Unset: datacenter nodes do, others do not.
+    pub heavy_compute: Option<bool>,
 }
 
 impl Default for MeshSettings {
@@ -125,6 +130,8 @@ impl Default for MeshSettings {
             fetch_wait_ms: 30_000,
             room_debounce_ms: 200,
             pull_iq: None,
+            cluster: true,
+            heavy_compute: None,
         }
     }
 }
@@ -223,6 +230,12 @@ impl Config {
             out.push((
                 "mesh.catchup_every_ms".into(),
                 "must be in 100..=3600000".into(),
+            ));
+        }
+        if self.mesh.heavy_compute == Some(true) && !self.mesh.cluster {
+            out.push((
+                "mesh.heavy_compute".into(),
+                "needs mesh.cluster = true (requests arrive over the cluster)".into(),
             ));
         }
         if self.data_dir.as_os_str().is_empty() {

@@ -120,3 +120,10 @@ pub fn get(url: &str) -> (u16, String) {
         .unwrap();
     (r.status().as_u16(), body)
 }
+
+/// POST with an empty body, returning (status, body).
+pub fn post(url: &str) -> (u16, String) {
+    let mut r = agent().post(url).send_empty().unwrap();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (r.status().as_u16(), body)
+}

@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 pub use api::MAX_INGEST_BYTES;
-pub use artifacts::{ArtifactFetch, MeshView};
+pub use artifacts::{ArtifactFetch, ArtifactRefine, MeshApi, MeshView};
 pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
 pub use view::EventView;
 
@@ -51,10 +51,8 @@ pub struct ApiState {
     pub display: display::Displays,
     /// The node's artifacts.
     pub artifacts: fieldmesh_actors::store::ArtifactStore,
-    /// Fetching artifacts from the mesh, when the node is in one.
-    pub fetch: Option<ArtifactFetch>,
-    /// The mesh as this node sees it, when it is in one.
-    pub mesh: Option<MeshView>,
+    /// What the mesh offers the API, when the node is in one.
+    pub mesh: Option<MeshApi>,
 }
 
 /// Every route.
@@ -69,6 +67,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/v1/artifacts/{hash}/fetch",
             axum::routing::post(artifacts::fetch),
+        )
+        .route(
+            "/api/v1/artifacts/{hash}/refine",
+            axum::routing::post(artifacts::refine),
         )
         .route(
             "/api/v1/events",

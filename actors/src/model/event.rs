@@ -13,6 +13,11 @@ use super::ids::{EventId, NodeId, RoomId, SensorId};
 /// Version of the event schema this build writes. Readers accept every version up to it.
 pub const SCHEMA_VERSION: u16 = 1;
 
+/// Sequence numbers from here up number an origin's local-only events (high-rate data such
+/// as measurement batches: kept where made, streamed only to viewers). They run contiguous
+/// from `LOCAL_SEQ_BASE + 1`, apart from the replicated run, and replication ignores them.
+pub const LOCAL_SEQ_BASE: u64 = 1 << 63;
+
 /// An event as stored and replicated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -54,6 +59,11 @@ impl Event {
     /// The event's kind.
     pub fn kind(&self) -> EventKind {
         self.body.kind()
+    }
+
+    /// Whether it goes to every node (its seq is in the replicated run).
+    pub fn replicated(&self) -> bool {
+        self.seq < LOCAL_SEQ_BASE
     }
 }
 
@@ -115,6 +125,15 @@ impl EventKind {
             EventKind::AttentionChanged => "attention_changed",
             EventKind::ArtifactAvailable => "artifact_available",
         }
+    }
+
+    /// Whether events of this kind go to every node. High-rate data (measurement batches,
+    /// per-window IQ notices) stays on its node and streams only to viewers.
+    pub fn replicated(self) -> bool {
+        !matches!(
+            self,
+            EventKind::MeasurementBatch | EventKind::IqWindowReceived
+        )
     }
 
     /// A one-byte code, used in storage indexes.

@@ -4,6 +4,8 @@
 
 mod actor;
 mod state;
+mod viewing;
 
 pub use actor::{RoomActor, RoomArgs, RoomMsg};
 pub use state::{AttentionHint, RoomChange, RoomConfig, RoomState, RoomUpdate};
+pub use viewing::LocalViewing;

@@ -1,18 +1,20 @@
-//! Display streams: live data for people watching a sensor (waterfall rows), per sensor,
-//! never stored or replicated. A slow viewer misses rows; the pipeline never waits for one.
+//! Display streams: live data for people watching a sensor (waterfall rows, measurement
+//! batches), per sensor, never replicated as events. A slow viewer misses some; the
+//! pipeline never waits for one. Remote sensors' streams arrive here too (the mesh feeds
+//! them while someone on this node watches).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::model::SensorId;
+use crate::model::{Event, SensorId};
 
 /// Rows a viewer may fall behind before it misses some.
 const BACKLOG: usize = 64;
 
 /// One waterfall row of a sensor, ready to draw.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WaterfallFrame {
     /// First STFT row it covers (stream rows since the analysis began).
     pub row_index: u64,
@@ -36,6 +38,7 @@ pub struct WaterfallFrame {
 #[derive(Default)]
 pub struct DisplayStreams {
     waterfalls: Mutex<BTreeMap<SensorId, broadcast::Sender<Arc<WaterfallFrame>>>>,
+    samples: Mutex<BTreeMap<SensorId, broadcast::Sender<Arc<Event>>>>,
 }
 
 impl DisplayStreams {
@@ -60,5 +63,18 @@ impl DisplayStreams {
     pub fn waterfall_sensors(&self) -> Vec<SensorId> {
         let map = self.waterfalls.lock().unwrap_or_else(|p| p.into_inner());
         map.keys().cloned().collect()
+    }
+
+    /// The sender for `sensor`'s live measurement batches (made on first use).
+    pub fn samples_sender(&self, sensor: &SensorId) -> broadcast::Sender<Arc<Event>> {
+        let mut map = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(sensor.clone())
+            .or_insert_with(|| broadcast::channel(BACKLOG).0)
+            .clone()
+    }
+
+    /// A new viewer of `sensor`'s live measurement batches.
+    pub fn subscribe_samples(&self, sensor: &SensorId) -> broadcast::Receiver<Arc<Event>> {
+        self.samples_sender(sensor).subscribe()
     }
 }

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::query::{EventQuery, Order};
-use super::tables::{BY_SENSOR, BY_TIME, COUNTERS, EVENT_COUNT, EVENTS, ORIGINS, SIGNATURES};
+use super::tables::{
+    BY_SENSOR, BY_TIME, COUNTERS, EVENT_COUNT, EVENTS, LOCAL_ONLY_SEQ, ORIGINS, SIGNATURES,
+};
 use super::{StoreError, db_err};
-use crate::model::{Event, NodeId, decode_event, encode_event};
+use crate::model::{Event, LOCAL_SEQ_BASE, NodeId, decode_event, encode_event};
 
 /// Per-origin sequence bookkeeping.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -79,6 +81,11 @@ pub(crate) fn insert(txn: &WriteTransaction, event: &Event) -> Result<bool, Stor
         .map_err(db_err)?
         .insert((sensor_key(event), event.ts_us, origin, event.seq), ())
         .map_err(db_err)?;
+    if !event.replicated() {
+        // Local-only events have their own run; the replicated bookkeeping ignores them.
+        add_count(txn, 1)?;
+        return Ok(true);
+    }
     seqs.max_seen = seqs.max_seen.max(event.seq);
     if event.seq == seqs.contiguous + 1 {
         seqs.contiguous = event.seq;
@@ -103,6 +110,21 @@ fn add_count(txn: &WriteTransaction, delta: i64) -> Result<(), StoreError> {
     let now = c.get(EVENT_COUNT).map_err(db_err)?.map_or(0, |v| v.value());
     c.insert(EVENT_COUNT, now.saturating_add_signed(delta))
         .map_err(db_err)?;
+    Ok(())
+}
+
+/// The highest local-only sequence number given out (`LOCAL_SEQ_BASE` when none).
+pub(crate) fn local_only_seq(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let c = txn.open_table(COUNTERS).map_err(db_err)?;
+    Ok(c.get(LOCAL_ONLY_SEQ)
+        .map_err(db_err)?
+        .map_or(LOCAL_SEQ_BASE, |v| v.value()))
+}
+
+/// Records the highest local-only sequence number given out.
+pub(crate) fn set_local_only_seq(txn: &WriteTransaction, seq: u64) -> Result<(), StoreError> {
+    let mut c = txn.open_table(COUNTERS).map_err(db_err)?;
+    c.insert(LOCAL_ONLY_SEQ, seq).map_err(db_err)?;
     Ok(())
 }
 
@@ -282,8 +304,10 @@ pub(crate) fn prune(
         events.remove((*origin, *seq)).map_err(db_err)?;
         sigs.remove((*origin, *seq)).map_err(db_err)?;
         by_time.remove((*ts, *origin, *seq)).map_err(db_err)?;
-        let m = pruned_max.entry(*origin).or_default();
-        *m = (*m).max(*seq);
+        if *seq < LOCAL_SEQ_BASE {
+            let m = pruned_max.entry(*origin).or_default();
+            *m = (*m).max(*seq);
+        }
     }
     drop((events, by_time, by_sensor, sigs));
     let mut origins = txn.open_table(ORIGINS).map_err(db_err)?;

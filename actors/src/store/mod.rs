@@ -230,6 +230,7 @@ impl Store {
         let txn = db.begin_write().map_err(db_err)?;
         log::init(&txn)?;
         let next_seq = log::origin_seqs(&txn, &local)?.max_seen.saturating_add(1);
+        let next_local_seq = log::local_only_seq(&txn)?.saturating_add(1);
         txn.commit().map_err(db_err)?;
 
         metrics.set_stored_events(log::count(&log::read(&db)?)?);
@@ -243,6 +244,7 @@ impl Store {
             local,
             committed: committed.clone(),
             next_seq,
+            next_local_seq,
             max_batch: config.commit_max_batch,
         };
         let handle = std::thread::Builder::new()

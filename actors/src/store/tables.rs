@@ -23,3 +23,5 @@ pub(crate) const ARTIFACTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::
 
 /// Key of the stored-event counter in [`COUNTERS`].
 pub(crate) const EVENT_COUNT: &str = "event_count";
+/// Key of the highest local-only sequence number given out (see `LOCAL_SEQ_BASE`).
+pub(crate) const LOCAL_ONLY_SEQ: &str = "local_only_seq";

@@ -11,6 +11,19 @@ fn draft(ts_us: u64, sensor: &str, v: f32) -> EventDraft {
         ts_us,
         sensor: Some(SensorId::new(sensor).unwrap()),
         room: None,
+        body: Payload::SensorProfileUpdated {
+            profile: format!("p{v}"),
+            reason: "test".into(),
+        },
+    }
+}
+
+/// A local-only event (high-rate data).
+fn samples(ts_us: u64, sensor: &str, v: f32) -> EventDraft {
+    EventDraft {
+        ts_us,
+        sensor: Some(SensorId::new(sensor).unwrap()),
+        room: None,
         body: Payload::MeasurementBatch {
             quantity: "heart_rate".into(),
             unit: "bpm".into(),
@@ -309,5 +322,59 @@ async fn replicated_appends_cannot_forge_local_events_or_overwrite_stored_ones()
     assert_eq!(r.duplicates, 1);
     let got = store.origin_range(&peer, 1, 1, 10).unwrap();
     assert_eq!(got, vec![(first, None)], "the first copy stays");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_only_events_have_their_own_run_and_are_never_replicated() {
+    use crate::model::LOCAL_SEQ_BASE;
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_us();
+    let me = NodeId::from_bytes([1; 32]);
+    let store = open(dir.path(), StoreConfig::default());
+    let got = store
+        .append_local(vec![
+            draft(now, "a", 1.0),
+            samples(now + 1, "a", 2.0),
+            samples(now + 2, "a", 3.0),
+            draft(now + 3, "a", 4.0),
+        ])
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = got.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        vec![1, LOCAL_SEQ_BASE + 1, LOCAL_SEQ_BASE + 2, 2],
+        "two runs, each contiguous"
+    );
+    assert_eq!(
+        got.iter().map(Event::replicated).collect::<Vec<_>>(),
+        vec![true, false, false, true]
+    );
+    let o = store.origins().unwrap()[&me];
+    assert_eq!(
+        (o.contiguous, o.max_seen),
+        (2, 2),
+        "replication sees only its run"
+    );
+    let offered = store.origin_range(&me, 1, u64::MAX - 1, 100).unwrap();
+    assert_eq!(offered.len(), 4, "the range read is raw");
+    store.close().await;
+    drop(store);
+    // Both runs continue after a reopen (and a pruned local-only seq is never reused).
+    let store = open(dir.path(), StoreConfig::default());
+    let got = store
+        .append_local(vec![samples(now + 4, "a", 5.0), draft(now + 5, "a", 6.0)])
+        .await
+        .unwrap();
+    assert_eq!(got[0].seq, LOCAL_SEQ_BASE + 3);
+    assert_eq!(got[1].seq, 3);
+    assert_eq!(store.count().unwrap(), 6);
+    // A peer cannot hand this node local-only events of its own.
+    let peer = NodeId::from_bytes([9; 32]);
+    let foreign = Event::seal(peer, LOCAL_SEQ_BASE + 1, samples(now, "p", 1.0));
+    let err = store.append(vec![foreign]).await.unwrap_err();
+    assert!(err.to_string().contains("local-only"), "{err}");
+    assert!(!store.origins().unwrap().contains_key(&peer));
     store.close().await;
 }

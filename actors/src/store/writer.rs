@@ -63,6 +63,8 @@ pub(crate) struct Writer {
     /// Every commit's new events, for whoever replicates them.
     pub committed: tokio::sync::broadcast::Sender<Arc<[Event]>>,
     pub next_seq: u64,
+    /// Next local-only sequence number (above `LOCAL_SEQ_BASE`).
+    pub next_local_seq: u64,
     pub max_batch: usize,
 }
 
@@ -101,7 +103,7 @@ impl Writer {
             return;
         }
         let started = Instant::now();
-        let seq_before = self.next_seq;
+        let seq_before = (self.next_seq, self.next_local_seq);
         let txn = match self.db.begin_write() {
             Ok(t) => t,
             Err(e) => return fail_all(ops, db_err(e)),
@@ -141,7 +143,7 @@ impl Writer {
             None => txn.commit().map_err(|e| db_err(e).to_string()),
         };
         if let Err(msg) = committed {
-            self.next_seq = seq_before;
+            (self.next_seq, self.next_local_seq) = seq_before;
             tracing::error!(error = %msg, "store commit failed; nothing in this group was stored");
             for o in outcomes {
                 let err = || StoreError::Db(msg.clone());
@@ -197,14 +199,24 @@ impl Writer {
         txn: &redb::WriteTransaction,
         drafts: Vec<EventDraft>,
     ) -> Result<Vec<Event>, StoreError> {
-        // Seal and size-check everything first so a bad draft leaves no gap in the sequence.
+        // Seal and size-check everything first so a bad draft leaves no gap in a sequence.
+        let (mut seq, mut local_seq) = (self.next_seq, self.next_local_seq);
         let events: Vec<Event> = drafts
             .into_iter()
-            .enumerate()
-            .map(|(i, d)| Event::seal(self.local, self.next_seq + i as u64, d))
+            .map(|d| {
+                let counter = match d.body.kind().replicated() {
+                    true => &mut seq,
+                    false => &mut local_seq,
+                };
+                *counter += 1;
+                Event::seal(self.local, *counter - 1, d)
+            })
             .collect();
         for e in &events {
             encode_event(e)?;
+        }
+        if local_seq != self.next_local_seq {
+            log::set_local_only_seq(txn, local_seq - 1)?;
         }
         for e in &events {
             if !log::insert(txn, e)? {
@@ -214,7 +226,7 @@ impl Writer {
                 )));
             }
         }
-        self.next_seq += events.len() as u64;
+        (self.next_seq, self.next_local_seq) = (seq, local_seq);
         Ok(events)
     }
 }
@@ -237,8 +249,13 @@ fn apply_replicated(
             ))
             .into());
         }
-        if e.seq == u64::MAX {
-            return Err(ModelError::Invalid("sequence number out of range".into()).into());
+        if !e.replicated() {
+            return Err(ModelError::Invalid(format!(
+                "event {} is local-only (seq {}): such events are not replicated",
+                e.id.short(),
+                e.seq
+            ))
+            .into());
         }
     }
     let mut sigs = sigs.into_iter();
