@@ -185,3 +185,93 @@ async fn a_remote_sensor_streams_to_a_node_only_while_a_viewer_there_watches() {
         m.runtime.shutdown().await;
     }
 }
+
+/// Measurement batches of `sensor` that `m` stores in `window`.
+async fn batches_in(
+    rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<[fieldmesh_actors::model::Event]>>,
+    sensor: &SensorId,
+    window: Duration,
+) -> usize {
+    let until = tokio::time::Instant::now() + window;
+    let mut n = 0;
+    while let Ok(Ok(events)) = tokio::time::timeout_at(until, rx.recv()).await {
+        n += events
+            .iter()
+            .filter(|e| {
+                e.sensor.as_ref() == Some(sensor) && e.kind() == EventKind::MeasurementBatch
+            })
+            .count();
+    }
+    n
+}
+
+/// From `viewer` setting `level` on `sensor` until the sensor's node `home` sends at a rate
+/// in `rate` (batches per second, over 200 ms windows).
+async fn rate_follows(
+    viewer: &Member,
+    home: &Member,
+    sensor: &SensorId,
+    level: AttentionLevel,
+    rate: std::ops::RangeInclusive<f64>,
+) -> Duration {
+    let mut rx = home.store.subscribe();
+    let t0 = Instant::now();
+    room(viewer)
+        .cast(RoomMsg::SetAttention {
+            sensor: sensor.clone(),
+            viewer: "carol".into(),
+            level,
+            ttl: Duration::from_secs(60),
+        })
+        .unwrap();
+    let window = Duration::from_millis(200);
+    // The rate must hold for two windows in a row (one full batch cycle at `none`).
+    let mut held = 0;
+    loop {
+        let n = batches_in(&mut rx, sensor, window).await as f64 / window.as_secs_f64();
+        held = if rate.contains(&n) { held + 1 } else { 0 };
+        if held == 2 {
+            return t0.elapsed() - 2 * window;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "{level:?}: {n}/s, wanted {rate:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensors_message_rate_follows_a_viewer_on_its_node_and_on_another() {
+    let hr = SensorId::new("hr-1").unwrap();
+    let mut cfg = sensor("hr-1", SensorKind::HeartRate);
+    cfg.room = Some(fieldmesh_actors::model::RoomId::new("ward").unwrap());
+    let a = member(MeshJoin::Create, vec![cfg]).await;
+    let b = member(MeshJoin::Ticket(a.mesh.ticket()), vec![]).await;
+    // 50 samples/s: high = a message per sample (~50/s), none = 20 samples a message (2.5/s).
+    let high = 30.0..=70.0;
+    let none = 0.0..=7.5;
+    let mut took = Vec::new();
+    for (who, m) in [("a", &a), ("b", &b)] {
+        took.push((
+            who,
+            "high",
+            rate_follows(m, &a, &hr, AttentionLevel::High, high.clone()).await,
+        ));
+        took.push((
+            who,
+            "none",
+            rate_follows(m, &a, &hr, AttentionLevel::None, none.clone()).await,
+        ));
+    }
+    for (who, level, t) in &took {
+        println!("viewer on {who}, {level}: rate followed after {t:?}");
+        assert!(
+            *t < Duration::from_secs(1),
+            "viewer on {who}, {level}: {t:?}"
+        );
+    }
+    for m in [a, b] {
+        m.mesh.shutdown().await;
+        m.runtime.shutdown().await;
+    }
+}

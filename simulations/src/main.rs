@@ -49,6 +49,7 @@ async fn main() {
             pipeline: PipelineConfig::default(),
             supervision: RestartPolicy::default(),
             heartbeat_interval: Duration::from_secs(1),
+            attention: Default::default(),
         };
         let metrics = Arc::new(NodeMetrics::default());
         let store = match Store::open(

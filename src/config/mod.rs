@@ -182,6 +182,9 @@ pub struct Config {
     /// The mesh.
     #[serde(default)]
     pub mesh: MeshSettings,
+    /// How sensors in rooms batch at each attention level.
+    #[serde(default)]
+    pub attention: fieldmesh_actors::rooms::AttentionTable,
     /// Sensors on this node.
     #[serde(default)]
     pub sensors: Vec<SensorConfig>,
@@ -201,6 +204,7 @@ impl Config {
             pipeline: self.pipeline.clone(),
             supervision: self.supervision.clone(),
             heartbeat_interval: Duration::from_millis(self.heartbeat.interval_ms),
+            attention: self.attention,
         }
     }
 
@@ -220,6 +224,12 @@ impl Config {
         for (i, s) in self.sensors.iter().enumerate() {
             section(&format!("sensors.{i}"), s.problems());
         }
+        out.extend(
+            self.attention
+                .problems()
+                .into_iter()
+                .map(|(k, m)| (format!("attention.{k}"), m)),
+        );
         if !(100..=3_600_000).contains(&self.heartbeat.interval_ms) {
             out.push((
                 "heartbeat.interval_ms".into(),

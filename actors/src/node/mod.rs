@@ -39,6 +39,8 @@ pub struct NodeSpec {
     pub supervision: RestartPolicy,
     /// Heartbeat period.
     pub heartbeat_interval: Duration,
+    /// How sensors batch at each attention level.
+    pub attention: crate::rooms::AttentionTable,
 }
 
 /// Errors starting a node.
@@ -83,6 +85,7 @@ impl NodeRuntime {
                 .collect(),
             heartbeat: Slot::new(),
             display: Default::default(),
+            attention: Arc::new(crate::rooms::AttentionBoard::new(spec.attention)),
             room_updates: tokio::sync::broadcast::channel(ROOM_UPDATE_BACKLOG).0,
         };
         let client = StoreClient::new(slots.store.clone(), STORE_CALL_TIMEOUT);
@@ -110,6 +113,11 @@ impl NodeRuntime {
     /// Changes this node's rooms make, from now on (for the mesh to share).
     pub fn room_updates(&self) -> tokio::sync::broadcast::Receiver<crate::rooms::RoomUpdate> {
         self.slots.room_updates.subscribe()
+    }
+
+    /// Every sensor's effective attention (rooms publish it, sensors follow it).
+    pub fn attention(&self) -> Arc<crate::rooms::AttentionBoard> {
+        self.slots.attention.clone()
     }
 
     /// Live display data (waterfall rows) of every sensor.

@@ -44,6 +44,8 @@ pub struct NodeSlots {
     pub heartbeat: Slot<StageMsg<()>>,
     /// Live display data of every sensor.
     pub display: Arc<crate::sensors::DisplayStreams>,
+    /// Every sensor's effective attention.
+    pub attention: Arc<crate::rooms::AttentionBoard>,
     /// Changes rooms make here, for the mesh to share.
     pub room_updates: tokio::sync::broadcast::Sender<crate::rooms::RoomUpdate>,
 }
@@ -108,6 +110,7 @@ impl Actor for NodeSupervisor {
                 policy: spec.supervision.clone(),
                 metrics: metrics.clone(),
                 display: slots.display.clone(),
+                attention: slots.attention.clone(),
             })
             .collect();
         let (policy, m) = (spec.supervision.clone(), metrics.clone());
@@ -131,6 +134,7 @@ impl Actor for NodeSupervisor {
             let state = RoomState::new(room, sensors);
             let c = client.clone();
             let updates = slots.room_updates.clone();
+            let board = slots.attention.clone();
             children.add_actor(
                 format!("room {id}"),
                 slot.clone(),
@@ -139,6 +143,7 @@ impl Actor for NodeSupervisor {
                     state: state.clone(),
                     store: c.clone(),
                     updates: updates.clone(),
+                    board: board.clone(),
                 },
             );
         }

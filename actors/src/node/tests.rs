@@ -45,6 +45,7 @@ pub(super) fn spec(max_restarts: u32) -> NodeSpec {
             backoff_max_ms: 100,
         },
         heartbeat_interval: Duration::from_millis(200),
+        attention: Default::default(),
     }
 }
 
@@ -217,6 +218,7 @@ async fn shutdown_drains_partial_batches_into_the_store() {
     s.sensors = vec![SensorConfig {
         batch_max_samples: 1000,
         batch_window_ms: 60_000,
+        room: None, // in a room, attention would set the batching
         ..sensor("hr-1", SensorKind::HeartRate, 100.0)
     }];
     let node = start(dir.path(), s).await;

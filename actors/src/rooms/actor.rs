@@ -40,6 +40,8 @@ pub struct RoomArgs {
     pub store: StoreClient,
     /// Where this room's own changes are announced (for the mesh).
     pub updates: tokio::sync::broadcast::Sender<super::RoomUpdate>,
+    /// Where the room publishes its sensors' effective attention.
+    pub board: std::sync::Arc<super::AttentionBoard>,
 }
 
 /// Actor state of a [`RoomActor`].
@@ -47,9 +49,23 @@ pub struct RoomActorState {
     room: RoomState,
     store: StoreClient,
     updates: tokio::sync::broadcast::Sender<super::RoomUpdate>,
+    board: std::sync::Arc<super::AttentionBoard>,
+    published: std::collections::BTreeSet<crate::model::SensorId>,
 }
 
 impl RoomActorState {
+    /// Publishes the effective level of every sensor in the room, watched in it, or
+    /// published before (a lapsed hint leaves no key behind, but its level must drop).
+    fn publish(&mut self, now_us: u64) {
+        let Some(room) = &self.room.id else { return };
+        self.published.extend(self.room.sensors.iter().cloned());
+        self.published.extend(self.room.attention.keys().cloned());
+        for sensor in &self.published {
+            self.board
+                .publish(room, sensor, self.room.effective(sensor, now_us));
+        }
+    }
+
     fn share(&self, change: super::RoomChange) {
         if let Some(room) = self.room.id.clone() {
             // Nobody listening (no mesh) is fine.
@@ -72,11 +88,15 @@ impl Actor for RoomActor {
         args: RoomArgs,
     ) -> Result<RoomActorState, ActorProcessingErr> {
         myself.send_interval(Duration::from_secs(1), || RoomMsg::Expire);
-        Ok(RoomActorState {
+        let mut state = RoomActorState {
             room: args.state,
             store: args.store,
             updates: args.updates,
-        })
+            board: args.board,
+            published: Default::default(),
+        };
+        state.publish(now_us());
+        Ok(state)
     }
 
     async fn handle(
@@ -144,6 +164,7 @@ impl Actor for RoomActor {
                 state.room.expire(now);
             }
         }
+        state.publish(now);
         Ok(())
     }
 }

@@ -3,9 +3,11 @@
 //! go out as [`RoomUpdate`]s, other nodes' come back as [`RoomMsg::Remote`].
 
 mod actor;
+mod attention;
 mod state;
 mod viewing;
 
 pub use actor::{RoomActor, RoomArgs, RoomMsg};
+pub use attention::{AttentionBoard, AttentionFollower, AttentionTable, BatchRule};
 pub use state::{AttentionHint, RoomChange, RoomConfig, RoomState, RoomUpdate};
 pub use viewing::LocalViewing;

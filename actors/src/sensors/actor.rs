@@ -68,6 +68,8 @@ pub struct SensorArgs {
     pub metrics: Arc<NodeMetrics>,
     /// Where live display data (waterfall rows) goes.
     pub display: Arc<super::DisplayStreams>,
+    /// Where the sensor's attention is published (measurement sensors batch by it).
+    pub attention: Arc<crate::rooms::AttentionBoard>,
 }
 
 /// State of a [`SensorActor`].
@@ -171,12 +173,13 @@ fn measurement_plan(args: &SensorArgs, children: &mut Children) -> Vec<StageHand
         args.metrics.clone(),
     );
     let cfg = args.config.clone();
+    let board = args.attention.clone();
     let batcher = add_stage(
         children,
         StageName::Batcher,
         format!("{id}/batcher"),
         batcher,
-        factory(move || Batcher::new(&cfg)),
+        factory(move || Batcher::new(&cfg, Some(board.follow(&cfg.id)))),
         StoreOutlet::new(args.store.clone()),
     );
     let cfg = args.config.clone();

@@ -132,6 +132,7 @@ pub async fn member(how: MeshJoin, sensors: Vec<SensorConfig>) -> Member {
         pipeline: Default::default(),
         supervision: RestartPolicy::default(),
         heartbeat_interval: Duration::from_secs(5),
+        attention: Default::default(),
     };
     let runtime = NodeRuntime::start(spec, store.clone(), metrics)
         .await
