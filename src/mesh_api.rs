@@ -23,6 +23,7 @@ fn view(m: &MeshNode) -> MeshView {
         let (dir, c, cluster) = (dir.clone(), counters.clone(), cluster.clone());
         Box::pin(async move {
             let members = dir.members().await.map_err(|e| e.to_string())?;
+            let rooms = dir.rooms().await.map_err(|e| e.to_string())?;
             let get = MeshCounters::get;
             let cluster = cluster.map(|p| {
                 let (peers, ups, downs) = p.snapshot();
@@ -31,6 +32,7 @@ fn view(m: &MeshNode) -> MeshView {
             Ok(json!({
                 "id": id.to_string(),
                 "members": members,
+                "rooms": rooms,
                 "cluster": cluster,
                 "counters": {
                     "received": get(&c.received),

@@ -92,6 +92,12 @@ impl Node {
                     slots: runtime.rooms().into_iter().collect(),
                     updates: runtime.room_updates(),
                     debounce: Duration::from_millis(config.mesh.room_debounce_ms),
+                    names: config
+                        .rooms
+                        .iter()
+                        .map(|r| (r.id.clone(), r.name.clone()))
+                        .filter(|(_, n)| !n.is_empty())
+                        .collect(),
                 }),
                 display: Some(runtime.display()),
                 sensors: config.sensors.iter().map(|s| s.id.clone()).collect(),

@@ -1,7 +1,6 @@
 //! The mesh directory: an iroh-docs document (namespace derived from the mesh secret) in
 //! which every member keeps one entry about itself — name, role, addresses, rooms,
-//! sensors. Rooms need no entry of their own: a room's document follows from the secret
-//! and its id.
+//! sensors — and every room kept anywhere has an entry: its name and its document ticket.
 
 use std::net::SocketAddr;
 
@@ -32,6 +31,18 @@ pub struct MemberInfo {
     /// Its sensors (where their live data comes from).
     #[serde(default)]
     pub sensors: Vec<String>,
+}
+
+/// A room as the directory lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomEntry {
+    /// Room id.
+    pub id: String,
+    /// Name for people.
+    pub name: String,
+    /// Its document's ticket (write capability and where to sync it), for tools and for
+    /// members that do not keep the room yet.
+    pub ticket: String,
 }
 
 /// This node's view of the directory.
@@ -67,12 +78,41 @@ impl Directory {
         Ok(Self { doc, blobs })
     }
 
+    /// Lists room `entry` (written by every node that keeps it; the latest wins).
+    pub(crate) async fn add_room(
+        &self,
+        author: AuthorId,
+        entry: &RoomEntry,
+    ) -> Result<(), MeshError> {
+        self.doc
+            .set_bytes(author, format!("rooms/{}", entry.id), encode(entry))
+            .await
+            .map(|_| ())
+            .map_err(|e| MeshError::Endpoint(format!("mesh directory: {e}")))
+    }
+
     /// Every member's entry this node has (its own included), by id.
     pub async fn members(&self) -> Result<Vec<MemberInfo>, MeshError> {
+        let mut out: Vec<MemberInfo> = self.entries("members/").await?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Every room listed, by id.
+    pub async fn rooms(&self) -> Result<Vec<RoomEntry>, MeshError> {
+        let mut out: Vec<RoomEntry> = self.entries("rooms/").await?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn entries<T: for<'de> Deserialize<'de>>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<T>, MeshError> {
         let err = |e: anyhow::Error| MeshError::Endpoint(format!("mesh directory: {e}"));
         let entries = self
             .doc
-            .get_many(Query::single_latest_per_key().key_prefix("members/"))
+            .get_many(Query::single_latest_per_key().key_prefix(prefix))
             .await
             .map_err(err)?;
         tokio::pin!(entries);
@@ -83,11 +123,10 @@ impl Directory {
             let Ok(bytes) = self.blobs.get_bytes(entry.content_hash()).await else {
                 continue;
             };
-            if let Ok(info) = decode::<MemberInfo>(&bytes) {
-                out.push(info);
+            if let Ok(v) = decode::<T>(&bytes) {
+                out.push(v);
             }
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 }

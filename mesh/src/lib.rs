@@ -28,7 +28,7 @@ pub use cluster::{
     Refiner, refine_remotely,
 };
 pub use config::{MeshConfig, MeshJoin, MeshLocal, MeshNetwork};
-pub use directory::{Directory, MemberInfo};
+pub use directory::{Directory, MemberInfo, RoomEntry};
 pub use gate::{Members, MeshGate, NOT_A_MEMBER};
 pub use join::{JoinProtocol, join};
 pub use live::{LiveFrame, LiveProtocol};

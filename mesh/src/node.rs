@@ -249,6 +249,23 @@ impl MeshNode {
             &about,
         )
         .await?;
+        if let Some(rooms) = &rooms {
+            let at = my_addrs
+                .iter()
+                .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));
+            for (id, _) in &rooms.slots {
+                let entry = crate::RoomEntry {
+                    id: id.to_string(),
+                    name: rooms
+                        .names
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| id.to_string()),
+                    ticket: crate::rooms::ticket(&secret, id, at.clone()).to_string(),
+                };
+                directory.add_room(author, &entry).await?;
+            }
+        }
         if let Some(rooms) = rooms {
             let watcher = crate::live::Watcher {
                 ep: ep.clone(),

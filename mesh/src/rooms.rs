@@ -30,6 +30,8 @@ pub struct MeshRooms {
     pub updates: broadcast::Receiver<RoomUpdate>,
     /// Quiet time before local changes are written.
     pub debounce: Duration,
+    /// Rooms' names for people (the id where missing).
+    pub names: BTreeMap<RoomId, String>,
 }
 
 fn namespace(secret: &[u8; 32], room: &RoomId) -> NamespaceSecret {
@@ -37,6 +39,11 @@ fn namespace(secret: &[u8; 32], room: &RoomId) -> NamespaceSecret {
     h.update(secret);
     h.update(room.as_str().as_bytes());
     NamespaceSecret::from_bytes(h.finalize().as_bytes())
+}
+
+/// The ticket of room `room`'s document: write capability plus where to sync it.
+pub(crate) fn ticket(secret: &[u8; 32], room: &RoomId, at: EndpointAddr) -> iroh_docs::DocTicket {
+    iroh_docs::DocTicket::new(Capability::Write(namespace(secret, room)), vec![at])
 }
 
 fn key_of(change: &RoomChange) -> Vec<u8> {

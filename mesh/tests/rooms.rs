@@ -79,6 +79,20 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The room is listed with its document's ticket, which parses and names its namespace.
+    let t0 = Instant::now();
+    loop {
+        let rooms = c.mesh.directory().rooms().await.unwrap();
+        if let Some(r) = rooms.first() {
+            assert_eq!((r.id.as_str(), r.name.as_str()), ("ward", "Ward"));
+            let t: iroh_docs::DocTicket = r.ticket.parse().unwrap();
+            assert!(matches!(t.capability, iroh_docs::Capability::Write(_)));
+            assert!(!t.nodes.is_empty());
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "no room listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for m in [a, b, c] {
         m.mesh.shutdown().await;
         m.runtime.shutdown().await;

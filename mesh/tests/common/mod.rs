@@ -142,6 +142,7 @@ pub async fn member(how: MeshJoin, sensors: Vec<SensorConfig>) -> Member {
             slots: runtime.rooms().into_iter().collect(),
             updates: runtime.room_updates(),
             debounce: Duration::from_millis(100),
+            names: [(RoomId::new("ward").unwrap(), "Ward".to_string())].into(),
         }),
         display: Some(runtime.display()),
         sensors: sensor_ids,
