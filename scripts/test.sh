@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The test command: installs whatever the suite needs beyond cargo (the SigMF validator),
-# then runs every test in the workspace. Usage: bash scripts/test.sh
+# The test command: installs whatever the suite needs beyond cargo (the SigMF validator,
+# promtool), then runs every test in the workspace. Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Later capabilities add their set-up here (Chromium, promtool, ONNX Runtime), installing
-# only what is missing, so no test silently skips.
+# Later capabilities add their set-up here (Chromium, ONNX Runtime), installing only what
+# is missing, so no test silently skips.
 
 # The SigMF reference validator (`sigmf_validate`, PyPI package `sigmf`): the actors crate's
 # SigMF tests run it on what we write. pip puts it in the interpreter's scripts directory
@@ -19,5 +19,18 @@ if ! command -v sigmf_validate >/dev/null; then
     if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
 command -v sigmf_validate >/dev/null || { echo "sigmf_validate missing after installing sigmf" >&2; exit 1; }
+
+# promtool (Debian package `prometheus`): the /metrics test checks the exposition with it.
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+        || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
+if ! command -v promtool >/dev/null; then
+    apt_install prometheus
+fi
+command -v promtool >/dev/null || { echo "promtool missing after installing prometheus" >&2; exit 1; }
 
 cargo test --workspace --locked

@@ -3,17 +3,49 @@
 
 use std::sync::Arc;
 
+use fieldmesh_actors::store::Store;
 use fieldmesh_mesh::{MeshCounters, MeshNode};
-use fieldmesh_ui::{ArtifactFetch, ArtifactRefine, MeshApi, MeshView};
+use fieldmesh_ui::{ArtifactFetch, ArtifactRefine, MeshApi, MeshStats, MeshStatsFn, MeshView};
 use serde_json::json;
 
-/// The API's handle on `mesh`.
-pub fn mesh_api(mesh: &MeshNode) -> MeshApi {
+/// The API's handle on `mesh` (and on `store`, for the sync lag).
+pub fn mesh_api(mesh: &MeshNode, store: Store) -> MeshApi {
     MeshApi {
         view: view(mesh),
         fetch: fetch(mesh),
         refine: refine(mesh),
+        stats: stats(mesh, store),
     }
+}
+
+fn stats(m: &MeshNode, store: Store) -> MeshStatsFn {
+    let (counters, members) = (m.counters().clone(), m.members().clone());
+    let cluster = m.cluster_peers().cloned();
+    Arc::new(move || {
+        let get = MeshCounters::get;
+        let missing = store
+            .origins()
+            .map(|o| {
+                o.values()
+                    .map(|s| s.max_seen - s.contiguous.min(s.max_seen))
+                    .sum()
+            })
+            .unwrap_or(0);
+        MeshStats {
+            members: members.len() as u64,
+            cluster_up: cluster
+                .as_ref()
+                .map_or(0, |c| c.snapshot().0.iter().filter(|p| p.up).count() as u64),
+            received: get(&counters.received),
+            caught_up: get(&counters.caught_up),
+            forged: get(&counters.forged),
+            malformed: get(&counters.malformed),
+            refused: get(&counters.refused),
+            missing_events: missing,
+            live_out: get(&counters.live_out),
+            live_in: get(&counters.live_in),
+        }
+    })
 }
 
 fn view(m: &MeshNode) -> MeshView {

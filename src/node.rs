@@ -127,7 +127,9 @@ impl Node {
             metrics,
             display: runtime.display(),
             artifacts: runtime.store().artifacts().clone(),
-            mesh: mesh.as_ref().map(crate::mesh_api::mesh_api),
+            mesh: mesh
+                .as_ref()
+                .map(|m| crate::mesh_api::mesh_api(m, runtime.store().clone())),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {

@@ -1,9 +1,10 @@
-//! In-memory counters of one node: events per sensor, restarts, drops, store write latency.
-//! Cheap to update from any actor; read by the CLI summary and (later) the metrics exporter.
+//! In-memory counters of one node: events per sensor, restarts, drops, store commit latency
+//! (with a histogram), queue depths of the pipeline edges. Cheap to update from any actor;
+//! read by the CLI summary and the `/metrics` exporter.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
 /// Counters for one node. Share it as `Arc<NodeMetrics>`.
@@ -16,6 +17,27 @@ pub struct NodeMetrics {
     store_write_us_max: AtomicU64,
     events_by_sensor: Mutex<BTreeMap<String, u64>>,
     stored_events: AtomicU64,
+    /// Commits per latency bucket (upper bounds in [`COMMIT_BUCKETS_S`]; the last counts
+    /// everything slower).
+    commit_buckets: [AtomicU64; COMMIT_BUCKETS_S.len() + 1],
+    /// Pipeline edges: name → (credits left, capacity).
+    queues: Mutex<BTreeMap<String, (Weak<tokio::sync::Semaphore>, usize)>>,
+}
+
+/// Upper bounds (seconds) of the store commit latency histogram.
+pub const COMMIT_BUCKETS_S: [f64; 11] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
+/// Store commit latency as a histogram: cumulative counts per upper bound, sum, count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommitHistogram {
+    /// (upper bound s, commits at or below it), bounds ascending.
+    pub buckets: Vec<(f64, u64)>,
+    /// Total seconds.
+    pub sum_s: f64,
+    /// Commits.
+    pub count: u64,
 }
 
 /// A copy of the counters at one moment.
@@ -54,6 +76,63 @@ impl NodeMetrics {
         self.store_writes.fetch_add(1, Ordering::Relaxed);
         self.store_write_us_total.fetch_add(us, Ordering::Relaxed);
         self.store_write_us_max.fetch_max(us, Ordering::Relaxed);
+        let s = took.as_secs_f64();
+        let i = COMMIT_BUCKETS_S
+            .iter()
+            .position(|b| s <= *b)
+            .unwrap_or(COMMIT_BUCKETS_S.len());
+        self.commit_buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The store commit latency histogram so far.
+    pub fn commit_histogram(&self) -> CommitHistogram {
+        let mut cumulative = 0;
+        let buckets = COMMIT_BUCKETS_S
+            .iter()
+            .zip(&self.commit_buckets)
+            .map(|(b, c)| {
+                cumulative += c.load(Ordering::Relaxed);
+                (*b, cumulative)
+            })
+            .collect();
+        CommitHistogram {
+            buckets,
+            sum_s: self.store_write_us_total.load(Ordering::Relaxed) as f64 / 1e6,
+            count: self.store_writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Registers a pipeline edge whose credits are `credits` (replaces a restarted one's).
+    pub fn register_queue(
+        &self,
+        name: &str,
+        credits: &std::sync::Arc<tokio::sync::Semaphore>,
+        capacity: usize,
+    ) {
+        if let Ok(mut q) = self.queues.lock() {
+            q.insert(
+                name.to_string(),
+                (std::sync::Arc::downgrade(credits), capacity),
+            );
+        }
+    }
+
+    /// Every live pipeline edge: (name, messages waiting or in work, capacity).
+    pub fn queue_depths(&self) -> Vec<(String, usize, usize)> {
+        let Ok(mut q) = self.queues.lock() else {
+            return Vec::new();
+        };
+        q.retain(|_, (w, _)| w.strong_count() > 0);
+        q.iter()
+            .filter_map(|(name, (w, cap))| {
+                let s = w.upgrade()?;
+                Some((
+                    name.clone(),
+                    cap.saturating_sub(s.available_permits()),
+                    *cap,
+                ))
+            })
+            .collect()
     }
 
     /// Counts `n` events stored for `sensor`.

@@ -43,6 +43,8 @@ pub struct MeshApi {
     pub fetch: ArtifactFetch,
     /// Refine an IQ window on a heavy-compute node.
     pub refine: ArtifactRefine,
+    /// Numbers for `/metrics`.
+    pub stats: crate::MeshStatsFn,
 }
 
 fn in_mesh(state: &ApiState) -> Result<&MeshApi, ApiError> {

@@ -4,6 +4,7 @@
 mod api;
 mod artifacts;
 mod display;
+mod metrics;
 mod page;
 mod view;
 
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 pub use api::MAX_INGEST_BYTES;
 pub use artifacts::{ArtifactFetch, ArtifactRefine, MeshApi, MeshView};
 pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
+pub use metrics::{MeshStats, MeshStatsFn};
 pub use view::EventView;
 
 /// Who this node is, for the API and pages.
@@ -60,6 +62,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(page::status))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/v1/node", get(api::node))
         .route("/api/v1/sensors/{id}/waterfall", get(display::waterfall))
         .route("/api/v1/mesh", get(artifacts::mesh))

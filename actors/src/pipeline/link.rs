@@ -92,10 +92,12 @@ impl<T: Send + 'static> Link<T> {
         overflow: Overflow,
         metrics: Arc<NodeMetrics>,
     ) -> Self {
+        let credits = Arc::new(Semaphore::new(capacity.max(1)));
+        metrics.register_queue(name, &credits, capacity.max(1));
         Self {
             name: name.into(),
             slot,
-            credits: Arc::new(Semaphore::new(capacity.max(1))),
+            credits,
             overflow,
             wait: Duration::from_secs(5),
             metrics,

@@ -77,4 +77,21 @@ impl DisplayStreams {
     pub fn subscribe_samples(&self, sensor: &SensorId) -> broadcast::Receiver<Arc<Event>> {
         self.samples_sender(sensor).subscribe()
     }
+
+    /// Viewers now: (sensor, stream — `waterfall` or `samples`, receivers).
+    pub fn viewers(&self) -> Vec<(SensorId, &'static str, usize)> {
+        let mut out = Vec::new();
+        let w = self.waterfalls.lock().unwrap_or_else(|p| p.into_inner());
+        out.extend(
+            w.iter()
+                .map(|(s, tx)| (s.clone(), "waterfall", tx.receiver_count())),
+        );
+        drop(w);
+        let m = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        out.extend(
+            m.iter()
+                .map(|(s, tx)| (s.clone(), "samples", tx.receiver_count())),
+        );
+        out
+    }
 }
