@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use fieldmesh_actors::metrics::NodeMetrics;
 use fieldmesh_actors::model::ArtifactHash;
 use fieldmesh_actors::store::{Store, StoreConfig, StoreError};
@@ -13,7 +13,6 @@ use fieldmesh_actors::store::{Store, StoreConfig, StoreError};
 use crate::cli::{ArtifactsArgs, ArtifactsCommand};
 use crate::events_cmd::UsageError;
 use crate::identity;
-use crate::node::read_node_json;
 
 /// Runs `fieldmesh artifacts …`.
 pub async fn run(args: ArtifactsArgs) -> anyhow::Result<()> {
@@ -71,33 +70,19 @@ async fn get(hash: &ArtifactHash, dir: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 async fn ask_running_node(hash: &ArtifactHash, dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let info = read_node_json(dir).ok_or_else(|| {
-        anyhow!(
-            "the store in {} is in use but no node.json says by whom",
-            dir.display()
-        )
-    })?;
-    let base = format!(
-        "http://{}/api/v1/artifacts/{}",
-        info.http_addr,
-        hash.to_hex()
-    );
+    let client = crate::node_client::NodeClient::for_dir(dir, Duration::from_secs(300))?;
+    let base = format!("/api/v1/artifacts/{}", hash.to_hex());
     let want = *hash;
     tokio::task::spawn_blocking(move || {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(300)))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let mut resp = agent
+        let mut resp = client
             .post(&format!("{base}/fetch"))
             .send_empty()
-            .with_context(|| format!("asking the running node at {base}"))?;
+            .with_context(|| format!("asking the running node at {}", client.base()))?;
         if !resp.status().is_success() {
             let body = resp.body_mut().read_to_string().unwrap_or_default();
             bail!("the node could not fetch it: {}", error_of(&body));
         }
-        let mut resp = agent.get(&base).call()?;
+        let mut resp = client.get(&base).call()?;
         let status = resp.status();
         let bytes = resp
             .body_mut()

@@ -34,6 +34,80 @@ pub enum Command {
     Ticket(TicketArgs),
     /// Artifacts (IQ windows, tiles): get one into a file, from the mesh if need be.
     Artifacts(ArtifactsArgs),
+    /// Device API keys (for `/ws/ingest`): create, revoke, list.
+    Keys(KeysArgs),
+    /// People who may log in: add one (password on stdin).
+    Users(UsersArgs),
+    /// Print a login token for the node on a data dir (scripts; minted from its key).
+    Token(TokenArgs),
+    /// Print a one-time login link to the pages of the node running on a data dir.
+    LoginLink(DataDirArgs),
+}
+
+/// `fieldmesh keys`
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+    /// The node's data directory.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What to do with device keys.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// A new key for DEVICE (printed once; only its hash is kept).
+    Create {
+        /// Which device it is for.
+        device: String,
+    },
+    /// Revoke key ID (as `keys list` shows it).
+    Revoke {
+        /// The key's id.
+        id: String,
+    },
+    /// Every key, revoked ones included.
+    List,
+}
+
+/// `fieldmesh users`
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    pub command: UsersCommand,
+    /// The node's data directory.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What to do with people.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add NAME (or set a new password): the password is the first line of stdin.
+    Add {
+        /// Login name.
+        name: String,
+    },
+}
+
+/// `fieldmesh token`
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// How long it lasts, s.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_s: u64,
+}
+
+/// Just a data dir.
+#[derive(Debug, Args)]
+pub struct DataDirArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub data_dir: PathBuf,
 }
 
 /// `fieldmesh artifacts`

@@ -89,7 +89,10 @@ pub async fn run(config: Config, duration: Option<u64>) -> anyhow::Result<()> {
             mesh.ticket()
         );
     }
-    println!("  web:      http://{}/", node.http_addr());
+    println!(
+        "  web:      {}   (a one-time login link; later: fieldmesh login-link --data-dir {dir})",
+        node.login_url()
+    );
     println!("  data dir: {dir}");
     println!("  events:   fieldmesh events --data-dir {dir} --json");
     match duration {

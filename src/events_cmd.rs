@@ -5,14 +5,13 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::Context;
 use fieldmesh_actors::metrics::NodeMetrics;
 use fieldmesh_actors::store::{EventQuery, MAX_QUERY_LIMIT, Store, StoreConfig, StoreError};
 use fieldmesh_ui::EventView;
 
 use crate::cli::EventsArgs;
 use crate::identity;
-use crate::node::read_node_json;
 
 /// A usage error (exit code 2) rather than a failure.
 #[derive(Debug, thiserror::Error)]
@@ -79,16 +78,8 @@ async fn ask_running_node(
     dir: &std::path::Path,
     args: &EventsArgs,
 ) -> anyhow::Result<Vec<EventView>> {
-    let info = read_node_json(dir).ok_or_else(|| {
-        anyhow!(
-            "the store in {} is in use but no node.json says by whom",
-            dir.display()
-        )
-    })?;
-    let mut url = format!(
-        "http://{}/api/v1/events?limit={}",
-        info.http_addr, args.limit
-    );
+    let client = crate::node_client::NodeClient::for_dir(dir, Duration::from_secs(30))?;
+    let mut url = format!("/api/v1/events?limit={}", args.limit);
     let mut param = |k: &str, v: &str| {
         url.push_str(&format!("&{k}={}", encode(v)));
     };
@@ -106,20 +97,11 @@ async fn ask_running_node(
         param("since_us", &s.to_string());
     }
     tokio::task::spawn_blocking(move || {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let mut resp = agent
+        let mut resp = client
             .get(&url)
             .call()
-            .with_context(|| format!("asking the running node at {url}"))?;
-        let status = resp.status();
-        let body = resp.body_mut().read_to_string()?;
-        if !status.is_success() {
-            bail!("node answered {status}: {body}");
-        }
+            .with_context(|| format!("asking the running node at {}", client.base()))?;
+        let body = crate::node_client::body_of(&mut resp, "the events query")?;
         Ok(serde_json::from_str::<Vec<EventView>>(&body)?)
     })
     .await?

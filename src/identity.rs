@@ -48,17 +48,22 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(SigningKey, NodeId)> {
     Ok((key, id))
 }
 
-/// The id of the node whose data dir this is, without creating anything.
-pub fn existing_id(data_dir: &Path) -> anyhow::Result<NodeId> {
+/// The secret key bytes of the node whose data dir this is, without creating anything.
+pub fn secret_bytes(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
     let path = data_dir.join(KEY_FILE);
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let secret: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+    bytes.try_into().map_err(|b: Vec<u8>| {
         anyhow::anyhow!(
             "{}: expected a 32-byte key, found {} bytes",
             path.display(),
             b.len()
         )
-    })?;
+    })
+}
+
+/// The id of the node whose data dir this is, without creating anything.
+pub fn existing_id(data_dir: &Path) -> anyhow::Result<NodeId> {
+    let secret = secret_bytes(data_dir)?;
     Ok(NodeId::from_bytes(
         SigningKey::from_bytes(&secret).verifying_key().to_bytes(),
     ))

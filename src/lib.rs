@@ -1,6 +1,7 @@
 //! The `fieldmesh` node assembly: configuration, identity, and wiring the domain actors,
 //! the HTTP adapter (and later the mesh) into one node. The binary in `main.rs` is a thin CLI.
 
+pub mod access_cmd;
 pub mod analyze_cmd;
 pub mod artifacts_cmd;
 pub mod cli;
@@ -11,4 +12,5 @@ pub mod identity;
 pub mod logging;
 pub mod mesh_api;
 pub mod node;
+pub mod node_client;
 pub mod simulate_cmd;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use fieldmesh::cli::{Cli, Command};
 use fieldmesh::node::{Node, PortChoice};
-use fieldmesh::{analyze_cmd, artifacts_cmd, config, demo, events_cmd, logging, simulate_cmd};
+use fieldmesh::{
+    access_cmd, analyze_cmd, artifacts_cmd, config, demo, events_cmd, logging, simulate_cmd,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -89,6 +91,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             artifacts_cmd::run(args).await
         }
+        Command::Keys(args) => {
+            logging::init(cli.log_format.unwrap_or_default(), "warn");
+            access_cmd::keys(args).await
+        }
+        Command::Users(args) => {
+            logging::init(cli.log_format.unwrap_or_default(), "warn");
+            access_cmd::users(args).await
+        }
+        Command::Token(args) => access_cmd::token(args),
+        Command::LoginLink(args) => access_cmd::login_link(args).await,
         Command::Simulate(args) => {
             logging::init(cli.log_format.unwrap_or_default(), "warn");
             tokio::task::spawn_blocking(move || simulate_cmd::run(args)).await?

@@ -49,6 +49,7 @@ pub struct Node {
     data_dir: PathBuf,
     id: NodeId,
     mesh: Option<MeshNode>,
+    auth: fieldmesh_ui::auth::Auth,
 }
 
 /// How the HTTP port is chosen.
@@ -115,6 +116,11 @@ impl Node {
 
         let listener = bind(config, ports).await?;
         let http_addr = listener.local_addr()?;
+        let auth = fieldmesh_ui::auth::Auth::new(
+            fieldmesh_ui::auth::token_secret(&key.to_bytes()),
+            runtime.store().accounts().clone(),
+            Duration::from_secs(config.auth.token_ttl_s),
+        );
         let state = ApiState {
             store: runtime.store_client(),
             node: Arc::new(NodeInfo {
@@ -130,6 +136,7 @@ impl Node {
             mesh: mesh
                 .as_ref()
                 .map(|m| crate::mesh_api::mesh_api(m, runtime.store().clone())),
+            auth: auth.clone(),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {
@@ -152,6 +159,7 @@ impl Node {
             data_dir,
             id,
             mesh,
+            auth,
         })
     }
 
@@ -163,6 +171,15 @@ impl Node {
     /// Where the HTTP API listens.
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// A one-time login link to this node's pages (valid for a few minutes, once).
+    pub fn login_url(&self) -> String {
+        format!(
+            "http://{}/login?code={}",
+            self.http_addr,
+            self.auth.one_time_code()
+        )
     }
 
     /// The node id.

@@ -35,6 +35,7 @@ fn peer_event(peer: NodeId, seq: u64) -> Event {
 fn post(addr: &str, body: Vec<u8>, content_type: &str) -> (u16, String) {
     let mut r = agent()
         .post(&format!("http://{addr}/api/v1/events"))
+        .header("authorization", &bearer(addr))
         .header("content-type", content_type)
         .send(&body[..])
         .unwrap();
@@ -72,6 +73,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let writers: Vec<_> = (0..2u64)
         .map(|w| {
             let (addr, acked, stop) = (addr.clone(), acked.clone(), stop.clone());
+            let auth = bearer(&addr);
             std::thread::spawn(move || {
                 let mut seq = 1 + w * 1_000_000;
                 while !stop.load(Ordering::Relaxed) {
@@ -79,6 +81,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
                     seq += 20;
                     let Ok(mut r) = agent()
                         .post(&format!("http://{addr}/api/v1/events"))
+                        .header("authorization", &auth)
                         .header("content-type", "application/msgpack")
                         .send(&encode_batch(&batch).unwrap()[..])
                     else {

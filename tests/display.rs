@@ -34,6 +34,7 @@ rows_per_s = 40.0
 
     let mut resp = agent()
         .get(&format!("http://{addr}/api/v1/sensors/sdr-1/waterfall"))
+        .header("authorization", &bearer(&addr))
         .call()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);

@@ -93,6 +93,20 @@ impl Default for UiConfig {
     }
 }
 
+/// `[auth]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// How long a login token lasts, s.
+    pub token_ttl_s: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { token_ttl_s: 3600 }
+    }
+}
+
 /// `[mesh]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -185,6 +199,9 @@ pub struct Config {
     /// How sensors in rooms batch at each attention level.
     #[serde(default)]
     pub attention: fieldmesh_actors::rooms::AttentionTable,
+    /// Logins and tokens.
+    #[serde(default)]
+    pub auth: AuthSettings,
     /// Sensors on this node.
     #[serde(default)]
     pub sensors: Vec<SensorConfig>,
@@ -241,6 +258,9 @@ impl Config {
                 "mesh.catchup_every_ms".into(),
                 "must be in 100..=3600000".into(),
             ));
+        }
+        if !(60..=7 * 86_400).contains(&self.auth.token_ttl_s) {
+            out.push(("auth.token_ttl_s".into(), "must be in 60..=604800".into()));
         }
         if self.mesh.heavy_compute == Some(true) && !self.mesh.cluster {
             out.push((

@@ -62,7 +62,9 @@ pub fn wait_for_node(data: &Path, child: &mut Child) -> String {
         if let Ok(bytes) = std::fs::read(data.join("node.json"))
             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
         {
-            return v["http_addr"].as_str().unwrap().to_string();
+            let addr = v["http_addr"].as_str().unwrap().to_string();
+            remember_token(&addr, data);
+            return addr;
         }
         if let Ok(Some(status)) = child.try_wait() {
             let mut err = String::new();
@@ -109,9 +111,51 @@ pub fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-/// GET returning (status, body).
-pub fn get(url: &str) -> (u16, String) {
+/// Tokens of the nodes this test started, by HTTP address.
+static TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Mints a token for the node on `data` (`fieldmesh token`) for requests to `addr`.
+pub fn remember_token(addr: &str, data: &Path) {
+    let out = bin()
+        .args(["token", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    TOKENS.lock().unwrap().push((addr.to_string(), token));
+}
+
+/// `Bearer <token>` for the node at `addr` (or for the node a URL points at).
+pub fn bearer(addr_or_url: &str) -> String {
+    let tokens = TOKENS.lock().unwrap();
+    let t = tokens
+        .iter()
+        .rev()
+        .find(|(a, _)| addr_or_url == a || addr_or_url.contains(&format!("//{a}/")))
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    format!("Bearer {t}")
+}
+
+/// GET without credentials, returning (status, body).
+pub fn get_anon(url: &str) -> (u16, String) {
     let mut r = agent().get(url).call().unwrap();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (r.status().as_u16(), body)
+}
+
+/// GET (logged in) returning (status, body).
+pub fn get(url: &str) -> (u16, String) {
+    let mut r = agent()
+        .get(url)
+        .header("authorization", &bearer(url))
+        .call()
+        .unwrap();
     let body = r
         .body_mut()
         .with_config()
@@ -121,9 +165,13 @@ pub fn get(url: &str) -> (u16, String) {
     (r.status().as_u16(), body)
 }
 
-/// POST with an empty body, returning (status, body).
+/// POST (logged in) with an empty body, returning (status, body).
 pub fn post(url: &str) -> (u16, String) {
-    let mut r = agent().post(url).send_empty().unwrap();
+    let mut r = agent()
+        .post(url)
+        .header("authorization", &bearer(url))
+        .send_empty()
+        .unwrap();
     let body = r.body_mut().read_to_string().unwrap_or_default();
     (r.status().as_u16(), body)
 }

@@ -3,7 +3,9 @@
 
 mod api;
 mod artifacts;
+pub mod auth;
 mod display;
+mod keys;
 mod metrics;
 mod page;
 mod view;
@@ -55,30 +57,39 @@ pub struct ApiState {
     pub artifacts: fieldmesh_actors::store::ArtifactStore,
     /// What the mesh offers the API, when the node is in one.
     pub mesh: Option<MeshApi>,
+    /// Tokens, people and device keys.
+    pub auth: auth::Auth,
 }
 
-/// Every route.
+/// Every route: a few open ones (health, metrics, logging in), the rest behind a login.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/", get(page::status))
+    use axum::routing::{delete, post};
+    let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::metrics))
+        .route("/login", get(auth::login_page).post(auth::login_form))
+        .route("/api/v1/login", post(auth::login));
+    let protected = Router::new()
+        .route("/", get(page::status))
         .route("/api/v1/node", get(api::node))
         .route("/api/v1/sensors/{id}/waterfall", get(display::waterfall))
         .route("/api/v1/mesh", get(artifacts::mesh))
         .route("/api/v1/artifacts/{hash}", get(artifacts::download))
-        .route(
-            "/api/v1/artifacts/{hash}/fetch",
-            axum::routing::post(artifacts::fetch),
-        )
-        .route(
-            "/api/v1/artifacts/{hash}/refine",
-            axum::routing::post(artifacts::refine),
-        )
+        .route("/api/v1/artifacts/{hash}/fetch", post(artifacts::fetch))
+        .route("/api/v1/artifacts/{hash}/refine", post(artifacts::refine))
         .route(
             "/api/v1/events",
             get(api::list_events).post(api::ingest_events),
         )
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route("/api/v1/users", post(keys::set_user))
+        .route("/api/v1/login-codes", post(auth::new_code))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_login,
+        ));
+    open.merge(protected)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_INGEST_BYTES))
         .layer(axum::middleware::from_fn(api::refuse_oversized))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! Durable storage: events in three tiers behind one read API (hot and warm in memory,
 //! cold in redb) and content-addressed artifacts. [`StoreActor`] is the actor shell.
 
+mod accounts;
 mod actor;
 mod artifacts;
 pub mod catchup;
@@ -19,6 +20,7 @@ use redb::Database;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+pub use accounts::{Accounts, DeviceKey, KEY_PREFIX, UserRecord};
 pub use actor::{StoreActor, StoreArgs, StoreClient, StoreMsg};
 pub use artifacts::{ArtifactRecord, ArtifactStore};
 pub use log::OriginSeqs;
@@ -204,6 +206,7 @@ struct Inner {
     tx: mpsc::Sender<WriteOp>,
     writer: Mutex<Option<JoinHandle<()>>>,
     artifacts: ArtifactStore,
+    accounts: Accounts,
     local: NodeId,
     config: StoreConfig,
     committed: tokio::sync::broadcast::Sender<Arc<[Event]>>,
@@ -255,6 +258,7 @@ impl Store {
                 source,
             })?;
         let artifacts = ArtifactStore::open(dir.join("artifacts"), db.clone())?;
+        let accounts = Accounts::open(db.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -263,6 +267,7 @@ impl Store {
                 tx,
                 writer: Mutex::new(Some(handle)),
                 artifacts,
+                accounts,
                 local,
                 config,
                 committed,
@@ -289,6 +294,11 @@ impl Store {
     /// The artifact side.
     pub fn artifacts(&self) -> &ArtifactStore {
         &self.inner.artifacts
+    }
+
+    /// People and device keys.
+    pub fn accounts(&self) -> &Accounts {
+        &self.inner.accounts
     }
 
     /// Settings.
