@@ -137,6 +137,10 @@ impl Node {
                 .as_ref()
                 .map(|m| crate::mesh_api::mesh_api(m, runtime.store().clone())),
             auth: auth.clone(),
+            attention: runtime.attention(),
+            ingest: Default::default(),
+            ingest_rate: (config.ingest.max_msgs_per_s, config.ingest.burst),
+            rooms: Arc::new(runtime.rooms().into_iter().collect()),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {

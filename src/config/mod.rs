@@ -107,6 +107,25 @@ impl Default for AuthSettings {
     }
 }
 
+/// `[ingest]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSettings {
+    /// Frames per second one connection may send, sustained.
+    pub max_msgs_per_s: f64,
+    /// Frames it may send at once above that.
+    pub burst: f64,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            max_msgs_per_s: 200.0,
+            burst: 400.0,
+        }
+    }
+}
+
 /// `[mesh]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -202,6 +221,9 @@ pub struct Config {
     /// Logins and tokens.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Devices streaming in over `/ws/ingest`.
+    #[serde(default)]
+    pub ingest: IngestSettings,
     /// Sensors on this node.
     #[serde(default)]
     pub sensors: Vec<SensorConfig>,
@@ -258,6 +280,12 @@ impl Config {
                 "mesh.catchup_every_ms".into(),
                 "must be in 100..=3600000".into(),
             ));
+        }
+        if !(self.ingest.max_msgs_per_s.is_finite() && self.ingest.max_msgs_per_s > 0.0) {
+            out.push(("ingest.max_msgs_per_s".into(), "must be above 0".into()));
+        }
+        if !(self.ingest.burst.is_finite() && self.ingest.burst >= 1.0) {
+            out.push(("ingest.burst".into(), "must be at least 1".into()));
         }
         if !(60..=7 * 86_400).contains(&self.auth.token_ttl_s) {
             out.push(("auth.token_ttl_s".into(), "must be in 60..=604800".into()));

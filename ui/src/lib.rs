@@ -5,9 +5,11 @@ mod api;
 mod artifacts;
 pub mod auth;
 mod display;
+pub mod ingest;
 mod keys;
 mod metrics;
 mod page;
+mod rooms;
 mod view;
 
 use std::future::Future;
@@ -59,6 +61,19 @@ pub struct ApiState {
     pub mesh: Option<MeshApi>,
     /// Tokens, people and device keys.
     pub auth: auth::Auth,
+    /// Every sensor's attention (ingest tells devices how to batch).
+    pub attention: Arc<fieldmesh_actors::rooms::AttentionBoard>,
+    /// What ingest did.
+    pub ingest: Arc<ingest::IngestCounters>,
+    /// Ingest rate limit per connection: (messages per second, burst).
+    pub ingest_rate: (f64, f64),
+    /// The rooms this node keeps.
+    pub rooms: Arc<
+        Vec<(
+            fieldmesh_actors::model::RoomId,
+            fieldmesh_actors::supervision::Slot<fieldmesh_actors::rooms::RoomMsg>,
+        )>,
+    >,
 }
 
 /// Every route: a few open ones (health, metrics, logging in), the rest behind a login.
@@ -68,7 +83,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::metrics))
         .route("/login", get(auth::login_page).post(auth::login_form))
-        .route("/api/v1/login", post(auth::login));
+        .route("/api/v1/login", post(auth::login))
+        .route("/ws/ingest", get(ingest::ingest));
     let protected = Router::new()
         .route("/", get(page::status))
         .route("/api/v1/node", get(api::node))
@@ -85,6 +101,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/keys/{id}", delete(keys::revoke))
         .route("/api/v1/users", post(keys::set_user))
         .route("/api/v1/login-codes", post(auth::new_code))
+        .route("/api/v1/rooms", get(rooms::list))
+        .route("/api/v1/rooms/{id}/attention", post(rooms::attention))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_login,

@@ -174,6 +174,43 @@ pub fn families(state: &ApiState) -> Vec<MetricFamily> {
             })
             .collect(),
     ));
+    let ing = &state.ingest;
+    let get =
+        |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    for (name, help, kind, v) in [
+        (
+            "fieldmesh_ingest_frames_total",
+            "Device frames taken in over /ws/ingest.",
+            COUNTER,
+            get(&ing.accepted),
+        ),
+        (
+            "fieldmesh_ingest_refused_total",
+            "Device frames refused (malformed, unknown sensor, bad values).",
+            COUNTER,
+            get(&ing.refused),
+        ),
+        (
+            "fieldmesh_ingest_rate_limited_total",
+            "Ingest connections closed for their rate.",
+            COUNTER,
+            get(&ing.rate_limited),
+        ),
+        (
+            "fieldmesh_ingest_unauthorized_total",
+            "Ingest connections refused for their key.",
+            COUNTER,
+            get(&ing.unauthorized),
+        ),
+        (
+            "fieldmesh_ingest_connections",
+            "Ingest connections open.",
+            GAUGE,
+            get(&ing.open),
+        ),
+    ] {
+        out.push(one(name, help, kind, v));
+    }
     let mesh = state.mesh.as_ref().map(|m| (m.stats)()).unwrap_or_default();
     for (name, help, kind, v) in [
         (

@@ -121,6 +121,11 @@ impl AttentionBoard {
         }
     }
 
+    /// The batching table followers use.
+    pub fn table(&self) -> &AttentionTable {
+        &self.table
+    }
+
     /// Room `room` gives `sensor` the effective level `level` now.
     pub fn publish(&self, room: &RoomId, sensor: &SensorId, level: AttentionLevel) {
         let mut b = self.inner.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,223 @@
+//! `/ws/ingest`: a device with an API key announces a sensor, streams measurements that are
+//! stored, and is told how to batch whenever a viewer's attention on its sensor changes.
+//! No key, a revoked key, malformed frames, unknown sensors, oversized frames and a device
+//! over its rate get clear answers; the node goes on.
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+
+fn connect(addr: &str, key: Option<&str>) -> Ws {
+    let mut req = format!("ws://{addr}/ws/ingest")
+        .into_client_request()
+        .unwrap();
+    if let Some(k) = key {
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {k}").parse().unwrap());
+    }
+    let (ws, _) = tungstenite::connect(req).unwrap();
+    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    ws
+}
+
+fn send(ws: &mut Ws, v: serde_json::Value) {
+    ws.send(Message::text(v.to_string())).unwrap();
+}
+
+/// The next JSON text frame.
+fn next(ws: &mut Ws) -> serde_json::Value {
+    loop {
+        match ws.read().unwrap() {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Close(c) => panic!("closed: {c:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// The close frame the server sends.
+fn closed_with(ws: &mut Ws) -> (CloseCode, String) {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(f))) => return (f.code, f.reason.to_string()),
+            Ok(Message::Close(None)) => panic!("closed without a reason"),
+            Ok(_) => {}
+            Err(e) => panic!("no close frame: {e}"),
+        }
+    }
+}
+
+fn key(data: &std::path::Path, device: &str) -> String {
+    let out = bin()
+        .args(["keys", "create", device, "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_device_streams_in_and_follows_the_attention_on_its_sensor() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let config = write_config(
+        root.path(),
+        "[mesh]\nenabled = false\n[ingest]\nmax_msgs_per_s = 50.0\nburst = 30.0\n\
+         [[rooms]]\nid = \"ward\"\n",
+    );
+    let mut node = spawn_node(&config);
+    let addr = wait_for_node(&data, &mut node);
+    let strap = key(&data, "strap-1");
+
+    // No key, a made-up key: closed with the reason.
+    for k in [None, Some("fmk_0123456789abcdef_nope")] {
+        let mut ws = connect(&addr, k);
+        let (code, reason) = closed_with(&mut ws);
+        assert_eq!(code, CloseCode::Policy, "{reason}");
+        assert!(reason.contains("device API key"), "{reason}");
+    }
+
+    let mut ws = connect(&addr, Some(&strap));
+    send(
+        &mut ws,
+        serde_json::json!({"type": "discovery", "sensor_id": "strap-hr",
+        "attributes": {"quantity": "heart_rate", "unit": "bpm"}, "sample_rates": [4.0]}),
+    );
+    let bp = next(&mut ws);
+    assert_eq!(bp["type"], "backpressure_config", "{bp}");
+    assert_eq!(bp["attention_level"], "none");
+    assert_eq!(bp["recommended_batch_size"], 20);
+
+    // Refused frames get an error each; the connection stays.
+    for (bad, why) in [
+        (
+            serde_json::json!({"type": "measurement", "sensor_id": "other", "ts_us": 1, "value": 1.0}),
+            "unknown sensor",
+        ),
+        (serde_json::json!({"type": "teleport"}), "malformed"),
+        (
+            serde_json::json!({"type": "measurements_batch", "sensor_id": "strap-hr", "t0_us": 1,
+            "sample_rate_hz": 4.0, "values": [1.0, 2.0, 3.0], "channels": 2}),
+            "whole number",
+        ),
+    ] {
+        send(&mut ws, bad);
+        let e = next(&mut ws);
+        assert_eq!(e["type"], "error");
+        assert!(e["message"].as_str().unwrap().contains(why), "{e}");
+    }
+    send(
+        &mut ws,
+        serde_json::json!({"type": "measurements_batch", "sensor_id": "strap-hr",
+        "t0_us": 1_790_000_000_000_000u64, "sample_rate_hz": 4.0, "values": [71.0, 72.0, 73.0, 74.0]}),
+    );
+    send(
+        &mut ws,
+        serde_json::json!({"type": "measurement", "sensor_id": "strap-hr",
+        "ts_us": 1_790_000_001_000_000u64, "value": 75.0}),
+    );
+
+    // A viewer focuses the sensor: the device hears within a second; looking away, too.
+    for (level, size) in [("high", 1), ("low", 10)] {
+        let t0 = Instant::now();
+        let (status, body) = {
+            let mut r = agent()
+                .post(&format!("http://{addr}/api/v1/rooms/ward/attention"))
+                .header("authorization", &bearer(&addr))
+                .send_json(serde_json::json!({"sensor": "strap-hr", "viewer": "tab-1",
+                    "level": level, "ttl_ms": 30_000}))
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+            )
+        };
+        assert_eq!(status, 204, "{body}");
+        let bp = next(&mut ws);
+        assert_eq!(bp["type"], "backpressure_config", "{bp}");
+        assert_eq!(bp["attention_level"], level, "{bp}");
+        assert_eq!(bp["recommended_batch_size"], size);
+        assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+    }
+
+    // What it sent is stored (as local-only measurement batches).
+    let out = bin()
+        .args([
+            "events",
+            "--sensor",
+            "strap-hr",
+            "--kind",
+            "measurement_batch",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stored: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(
+        stored[0]["payload"]["values"],
+        serde_json::json!([71.0, 72.0, 73.0, 74.0])
+    );
+
+    // A frame over 64 KiB closes with 1009; a flood closes with 1013; the node goes on.
+    let mut big = connect(&addr, Some(&strap));
+    big.send(Message::text("x".repeat(70 * 1024))).unwrap();
+    let (code, reason) = closed_with(&mut big);
+    assert_eq!(code, CloseCode::Size, "{reason}");
+    let mut flood = connect(&addr, Some(&strap));
+    let mut code = None;
+    for _ in 0..200 {
+        if flood.send(Message::text(r#"{"type":"teleport"}"#)).is_err() {
+            break;
+        }
+    }
+    while code.is_none() {
+        match flood.read() {
+            Ok(Message::Close(Some(f))) => code = Some((f.code, f.reason.to_string())),
+            Ok(_) => {}
+            Err(e) => panic!("no close frame: {e}"),
+        }
+    }
+    let (code, reason) = code.unwrap();
+    assert_eq!(code, CloseCode::Again, "{reason}");
+    assert!(reason.contains("rate"), "{reason}");
+    let (status, _) = get(&format!("http://{addr}/healthz"));
+    assert_eq!(status, 200);
+    let (_, metrics) = get(&format!("http://{addr}/metrics"));
+    assert!(
+        metrics.contains("fieldmesh_ingest_rate_limited_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fieldmesh_ingest_unauthorized_total 2"),
+        "{metrics}"
+    );
+    terminate(&node);
+    assert!(wait_exit(&mut node, Duration::from_secs(10)).is_some());
+}
