@@ -21,7 +21,7 @@ fn demo_runs_for_its_duration_and_its_events_can_be_listed() {
     let data = dir.path().join("demo");
     let t0 = Instant::now();
     let out = bin()
-        .args(["demo", "--duration", "3", "--data-dir"])
+        .args(["demo", "--duration", "5", "--data-dir"])
         .arg(&data)
         .env("FIELDMESH_UI__PORT", "0")
         .output()
