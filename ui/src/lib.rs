@@ -4,6 +4,7 @@
 mod api;
 mod artifacts;
 pub mod auth;
+mod bucket;
 mod display;
 pub mod ingest;
 mod keys;
@@ -25,6 +26,7 @@ use tokio::net::TcpListener;
 
 pub use api::MAX_INGEST_BYTES;
 pub use artifacts::{ArtifactFetch, ArtifactRefine, MeshApi, MeshView};
+pub use bucket::TokenBucket;
 pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
 pub use metrics::{MeshStats, MeshStatsFn};
 pub use view::EventView;

@@ -5,6 +5,7 @@ mod accounts;
 mod actor;
 mod artifacts;
 pub mod catchup;
+mod error;
 mod log;
 mod query;
 mod tables;
@@ -23,6 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 pub use accounts::{Accounts, DeviceKey, KEY_PREFIX, UserRecord};
 pub use actor::{StoreActor, StoreArgs, StoreClient, StoreMsg};
 pub use artifacts::{ArtifactRecord, ArtifactStore};
+pub use error::StoreError;
+pub(crate) use error::db_err;
 pub use log::OriginSeqs;
 
 /// A stored event with its origin's signature, when one was kept (replicated events).
@@ -32,7 +35,7 @@ pub use tiers::{TierLimits, Tiers};
 pub use writer::AppendReport;
 
 use crate::metrics::NodeMetrics;
-use crate::model::{ArtifactHash, Event, EventDraft, ModelError, NodeId};
+use crate::model::{Event, EventDraft, NodeId};
 use writer::{WriteOp, Writer};
 
 /// Store settings (config section `[store]`).
@@ -136,50 +139,6 @@ impl StoreConfig {
             warm_max_events: self.warm_max_events,
             warm_max_age_s: self.warm_max_age_s,
         }
-    }
-}
-
-/// Errors of the store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// Another process holds the database.
-    #[error("store {0} is in use by another process")]
-    Locked(String),
-    /// redb failed.
-    #[error("database error: {0}")]
-    Db(String),
-    /// A file operation failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        source: std::io::Error,
-    },
-    /// An event was invalid or could not be encoded.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// No such artifact.
-    #[error("artifact {0} not found")]
-    NotFound(ArtifactHash),
-    /// An artifact's bytes do not match its hash.
-    #[error("artifact {hash} is corrupt: its bytes hash to {actual}")]
-    Corrupt {
-        /// Expected hash.
-        hash: ArtifactHash,
-        /// Hash of what is on disk.
-        actual: ArtifactHash,
-    },
-    /// The store is closed or its actor is not running.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-}
-
-pub(crate) fn db_err<E: Into<redb::Error>>(e: E) -> StoreError {
-    match e.into() {
-        redb::Error::DatabaseAlreadyOpen => StoreError::Locked("database".into()),
-        other => StoreError::Db(other.to_string()),
     }
 }
 
