@@ -9,8 +9,10 @@ mod display;
 pub mod ingest;
 mod keys;
 mod metrics;
+mod openapi;
 mod page;
 mod rooms;
+mod sensors;
 mod view;
 
 use std::future::Future;
@@ -29,6 +31,7 @@ pub use artifacts::{ArtifactFetch, ArtifactRefine, MeshApi, MeshView};
 pub use bucket::TokenBucket;
 pub use display::{WATERFALL_HEADER, decode_waterfall, encode_waterfall};
 pub use metrics::{MeshStats, MeshStatsFn};
+pub use openapi::{Access, ROUTES, document as openapi_document};
 pub use view::EventView;
 
 /// Who this node is, for the API and pages.
@@ -69,6 +72,8 @@ pub struct ApiState {
     pub ingest: Arc<ingest::IngestCounters>,
     /// Ingest rate limit per connection: (messages per second, burst).
     pub ingest_rate: (f64, f64),
+    /// The sensors this node runs.
+    pub sensors: Arc<Vec<fieldmesh_actors::sensors::SensorConfig>>,
     /// The rooms this node keeps.
     pub rooms: Arc<
         Vec<(
@@ -85,11 +90,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::metrics))
         .route("/login", get(auth::login_page).post(auth::login_form))
+        .route("/api/openapi.json", get(openapi::openapi))
         .route("/api/v1/login", post(auth::login))
         .route("/ws/ingest", get(ingest::ingest));
     let protected = Router::new()
         .route("/", get(page::status))
         .route("/api/v1/node", get(api::node))
+        .route("/api/v1/capabilities", get(sensors::capabilities))
+        .route("/api/v1/sensors", get(sensors::list))
+        .route("/api/v1/sensors/{id}/activity", get(sensors::activity))
         .route("/api/v1/sensors/{id}/waterfall", get(display::waterfall))
         .route("/api/v1/mesh", get(artifacts::mesh))
         .route("/api/v1/artifacts/{hash}", get(artifacts::download))
