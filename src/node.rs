@@ -142,6 +142,7 @@ impl Node {
             ingest_rate: (config.ingest.max_msgs_per_s, config.ingest.burst),
             rooms: Arc::new(runtime.rooms().into_iter().collect()),
             sensors: Arc::new(config.sensors.clone()),
+            captures: Default::default(),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {

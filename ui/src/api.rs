@@ -51,11 +51,15 @@ pub(crate) async fn refuse_oversized(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_INGEST_BYTES as u64) {
+    let limit = match req.uri().path() {
+        "/api/v1/captures" => crate::captures::MAX_CAPTURE_BYTES,
+        _ => MAX_INGEST_BYTES,
+    };
+    if announced.is_some_and(|n| n > limit as u64) {
         let mut resp = ApiError(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "body of {} bytes is over the {MAX_INGEST_BYTES}-byte limit",
+                "body of {} bytes is over the {limit}-byte limit",
                 announced.unwrap_or(0)
             ),
         )

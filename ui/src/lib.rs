@@ -5,6 +5,7 @@ mod api;
 mod artifacts;
 pub mod auth;
 mod bucket;
+pub mod captures;
 mod display;
 pub mod ingest;
 mod keys;
@@ -72,6 +73,8 @@ pub struct ApiState {
     pub ingest: Arc<ingest::IngestCounters>,
     /// Ingest rate limit per connection: (messages per second, burst).
     pub ingest_rate: (f64, f64),
+    /// Clips uploaded for analysis.
+    pub captures: captures::Captures,
     /// The sensors this node runs.
     pub sensors: Arc<Vec<fieldmesh_actors::sensors::SensorConfig>>,
     /// The rooms this node keeps.
@@ -112,6 +115,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/keys/{id}", delete(keys::revoke))
         .route("/api/v1/users", post(keys::set_user))
         .route("/api/v1/login-codes", post(auth::new_code))
+        .route(
+            "/api/v1/captures",
+            post(captures::upload).layer(axum::extract::DefaultBodyLimit::max(
+                captures::MAX_CAPTURE_BYTES,
+            )),
+        )
+        .route("/api/v1/captures/{id}", get(captures::status))
         .route("/api/v1/rooms", get(rooms::list))
         .route("/api/v1/rooms/{id}/attention", post(rooms::attention))
         .route_layer(axum::middleware::from_fn_with_state(
