@@ -101,11 +101,9 @@ impl ProtocolHandler for CatchUpProtocol {
             .map_err(AcceptError::from_err)?
             .map_err(AcceptError::from_err)?;
         for f in frames {
-            let body = encode(&f);
-            send.write_all(&(body.len() as u32).to_le_bytes())
+            crate::wire::write_frame(&mut send, &encode(&f))
                 .await
                 .map_err(AcceptError::from_err)?;
-            send.write_all(&body).await.map_err(AcceptError::from_err)?;
         }
         send.finish()?;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), conn.closed()).await;
@@ -113,26 +111,13 @@ impl ProtocolHandler for CatchUpProtocol {
     }
 }
 
-async fn read_frame(recv: &mut RecvStream) -> Result<Option<Vec<SignedEvent>>, MeshError> {
-    let mut len = [0u8; 4];
-    match recv.read_exact(&mut len).await {
-        Ok(()) => {}
-        Err(iroh::endpoint::ReadExactError::FinishedEarly(0)) => return Ok(None),
-        Err(e) => return Err(MeshError::Unreachable(e.to_string())),
+async fn read_events(recv: &mut RecvStream) -> Result<Option<Vec<SignedEvent>>, MeshError> {
+    match crate::wire::read_frame(recv, MAX_FRAME_BYTES).await? {
+        Some(body) => decode(&body)
+            .map(Some)
+            .map_err(|e| MeshError::Protocol(e.to_string())),
+        None => Ok(None),
     }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME_BYTES {
-        return Err(MeshError::Protocol(format!(
-            "catch-up frame of {len} bytes"
-        )));
-    }
-    let mut body = vec![0u8; len];
-    recv.read_exact(&mut body)
-        .await
-        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
-    decode(&body)
-        .map(Some)
-        .map_err(|e| MeshError::Protocol(e.to_string()))
 }
 
 /// Asks `peer` for what this store lacks; stores what verifies. Returns events stored.
@@ -168,7 +153,7 @@ pub async fn catch_up(
         .map_err(|e| MeshError::Unreachable(e.to_string()))?;
     let local = store.local();
     let mut stored = 0;
-    while let Some(frame) = read_frame(&mut recv).await? {
+    while let Some(frame) = read_events(&mut recv).await? {
         let good = counters.verified(frame, local);
         if !good.is_empty() {
             stored += store

@@ -15,14 +15,14 @@ use fieldmesh_actors::model::{Event, EventKind, SensorId};
 use fieldmesh_actors::rooms::{LocalViewing, RoomUpdate};
 use fieldmesh_actors::sensors::{DisplayStreams, WaterfallFrame};
 use fieldmesh_actors::store::{Store, now_us};
-use iroh::endpoint::{Connection, RecvStream, SendStream};
+use iroh::endpoint::{Connection, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler};
 use iroh::{Endpoint, EndpointId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::wire::{decode, encode};
+use crate::wire::{decode, encode, read_frame, write_frame};
 use crate::{Directory, LIVE_ALPN, MeshCounters, MeshError};
 
 /// Largest request accepted (a sensor id).
@@ -48,38 +48,6 @@ pub enum LiveFrame {
     Waterfall(WaterfallFrame),
     /// One measurement batch (a local-only event of the sensor's node).
     Samples(Box<Event>),
-}
-
-async fn write_frame(send: &mut SendStream, bytes: &[u8]) -> Result<(), MeshError> {
-    let len =
-        u32::try_from(bytes.len()).map_err(|_| MeshError::Protocol("frame too big".into()))?;
-    send.write_all(&len.to_le_bytes())
-        .await
-        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
-    send.write_all(bytes)
-        .await
-        .map_err(|e| MeshError::Unreachable(e.to_string()))
-}
-
-/// The next frame's bytes; `None` at the end of the stream.
-async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>, MeshError> {
-    let mut len = [0u8; 4];
-    match recv.read_exact(&mut len).await {
-        Ok(()) => {}
-        Err(iroh::endpoint::ReadExactError::FinishedEarly(0)) => return Ok(None),
-        Err(e) => return Err(MeshError::Unreachable(e.to_string())),
-    }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > max {
-        return Err(MeshError::Protocol(format!(
-            "a {len}-byte frame is over the {max}-byte limit"
-        )));
-    }
-    let mut buf = vec![0; len];
-    recv.read_exact(&mut buf)
-        .await
-        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
-    Ok(Some(buf))
 }
 
 /// Serves this node's sensors' live data to members that ask.

@@ -124,3 +124,44 @@ pub fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, WireError> {
     rmp_serde::from_slice(bytes).map_err(|e| WireError::Malformed(e.to_string()))
 }
+
+/// Writes one length-prefixed frame (u32 little-endian length, then the bytes).
+pub(crate) async fn write_frame(
+    send: &mut iroh::endpoint::SendStream,
+    bytes: &[u8],
+) -> Result<(), crate::MeshError> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| crate::MeshError::Protocol("frame too big".into()))?;
+    send.write_all(&len.to_le_bytes())
+        .await
+        .map_err(|e| crate::MeshError::Unreachable(e.to_string()))?;
+    send.write_all(bytes)
+        .await
+        .map_err(|e| crate::MeshError::Unreachable(e.to_string()))
+}
+
+/// Reads the next length-prefixed frame, refusing any over `max` bytes before reading it;
+/// `None` at the end of the stream.
+pub(crate) async fn read_frame(
+    recv: &mut iroh::endpoint::RecvStream,
+    max: usize,
+) -> Result<Option<Vec<u8>>, crate::MeshError> {
+    use crate::MeshError;
+    let mut len = [0u8; 4];
+    match recv.read_exact(&mut len).await {
+        Ok(()) => {}
+        Err(iroh::endpoint::ReadExactError::FinishedEarly(0)) => return Ok(None),
+        Err(e) => return Err(MeshError::Unreachable(e.to_string())),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > max {
+        return Err(MeshError::Protocol(format!(
+            "a {len}-byte frame is over the {max}-byte limit"
+        )));
+    }
+    let mut buf = vec![0; len];
+    recv.read_exact(&mut buf)
+        .await
+        .map_err(|e| MeshError::Unreachable(e.to_string()))?;
+    Ok(Some(buf))
+}

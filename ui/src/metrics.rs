@@ -177,7 +177,7 @@ pub fn families(state: &ApiState) -> Vec<MetricFamily> {
     let ing = &state.ingest;
     let get =
         |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed) as f64;
-    for (name, help, kind, v) in [
+    let ingest_scalars = [
         (
             "fieldmesh_ingest_frames_total",
             "Device frames taken in over /ws/ingest.",
@@ -208,11 +208,9 @@ pub fn families(state: &ApiState) -> Vec<MetricFamily> {
             GAUGE,
             get(&ing.open),
         ),
-    ] {
-        out.push(one(name, help, kind, v));
-    }
+    ];
     let mesh = state.mesh.as_ref().map(|m| (m.stats)()).unwrap_or_default();
-    for (name, help, kind, v) in [
+    let mesh_scalars = [
         (
             "fieldmesh_mesh_members",
             "Mesh members known (this node included).",
@@ -273,8 +271,12 @@ pub fn families(state: &ApiState) -> Vec<MetricFamily> {
             COUNTER,
             mesh.live_in,
         ),
-    ] {
-        out.push(one(name, help, kind, v as f64));
+    ];
+    for (name, help, kind, v) in ingest_scalars
+        .into_iter()
+        .chain(mesh_scalars.map(|(n, h, k, v)| (n, h, k, v as f64)))
+    {
+        out.push(one(name, help, kind, v));
     }
     // A family without samples is not valid text format (e.g. no viewers yet).
     out.retain(|f| !f.get_metric().is_empty());
