@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = demo::demo_config(&args)?;
             logging::init(
                 cli.log_format.unwrap_or(config.log.format),
-                "warn,fieldmesh=info",
+                "warn,fieldmesh=info,iroh_docs=error,ractor_cluster=error",
             );
             demo::run(config, args.duration).await
         }
