@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fieldmesh_actors::model::{ArtifactHash, ArtifactPtr, EventKind, NodeId, Payload};
-use fieldmesh_actors::store::{EventQuery, Store, now_us};
+use fieldmesh_actors::model::{ArtifactHash, ArtifactPtr, NodeId};
+use fieldmesh_actors::store::{Store, now_us};
 use iroh::{Endpoint, EndpointId};
 use iroh_blobs::api::blobs::{AddPathOptions, ImportMode};
 use iroh_blobs::api::downloader::Downloader;
@@ -195,22 +195,10 @@ impl ArtifactShare {
     /// The `artifact_available` announcement of `hash`: its pointer and origin.
     async fn announced(&self, hash: ArtifactHash) -> Result<(ArtifactPtr, NodeId), MeshError> {
         let store = self.store.clone();
-        let events = tokio::task::spawn_blocking(move || {
-            store.query(&EventQuery {
-                kind: Some(EventKind::ArtifactAvailable),
-                limit: usize::MAX,
-                ..Default::default()
-            })
-        })
-        .await
-        .map_err(|e| MeshError::Store(e.to_string()))?
-        .map_err(MeshError::store)?;
-        events
-            .into_iter()
-            .find_map(|e| match e.body {
-                Payload::ArtifactAvailable(p) if p.hash == hash => Some((p, e.origin)),
-                _ => None,
-            })
+        tokio::task::spawn_blocking(move || store.announcement(&hash))
+            .await
+            .map_err(|e| MeshError::Store(e.to_string()))?
+            .map_err(MeshError::store)?
             .ok_or_else(|| {
                 MeshError::Protocol(format!(
                     "no artifact_available event announces {}",

@@ -77,6 +77,7 @@ pub(crate) fn insert(txn: &WriteTransaction, event: &Event) -> Result<bool, Stor
         .map_err(db_err)?
         .insert((event.ts_us, origin, event.seq), ())
         .map_err(db_err)?;
+    super::announced::record(txn, event)?;
     txn.open_table(BY_SENSOR)
         .map_err(db_err)?
         .insert((sensor_key(event), event.ts_us, origin, event.seq), ())

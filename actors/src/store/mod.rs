@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actor;
+mod announced;
 mod artifacts;
 pub mod catchup;
 mod error;
@@ -191,6 +192,7 @@ impl Store {
         let db = Arc::new(db);
         let txn = db.begin_write().map_err(db_err)?;
         log::init(&txn)?;
+        announced::init(&txn)?;
         let next_seq = log::origin_seqs(&txn, &local)?.max_seen.saturating_add(1);
         let next_local_seq = log::local_only_seq(&txn)?.saturating_add(1);
         txn.commit().map_err(db_err)?;
@@ -253,6 +255,14 @@ impl Store {
     /// The artifact side.
     pub fn artifacts(&self) -> &ArtifactStore {
         &self.inner.artifacts
+    }
+
+    /// The pointer and origin of artifact `hash`, from the event that announced it.
+    pub fn announcement(
+        &self,
+        hash: &crate::model::ArtifactHash,
+    ) -> Result<Option<(crate::model::ArtifactPtr, NodeId)>, StoreError> {
+        announced::lookup(&self.inner.db, hash)
     }
 
     /// People and device keys.
