@@ -17,11 +17,8 @@ const CLI_TOKEN_TTL: Duration = Duration::from_secs(300);
 /// A token for the node of `dir`, minted from its key (`sub` names who asks).
 pub fn token_for(dir: &Path, sub: &str, ttl: Duration) -> anyhow::Result<String> {
     let secret = crate::identity::secret_bytes(dir)?;
-    Ok(fieldmesh_ui::auth::mint(
-        &fieldmesh_ui::auth::token_secret(&secret),
-        sub,
-        ttl,
-    ))
+    fieldmesh_ui::auth::mint(&fieldmesh_ui::auth::token_secret(&secret), sub, ttl)
+        .map_err(anyhow::Error::msg)
 }
 
 /// An HTTP client of the node running on a data dir.

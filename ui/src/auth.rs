@@ -41,7 +41,7 @@ pub fn token_secret(node_key: &[u8; 32]) -> [u8; 32] {
 }
 
 /// A token for `sub`, valid for `ttl`.
-pub fn mint(secret: &[u8; 32], sub: &str, ttl: Duration) -> String {
+pub fn mint(secret: &[u8; 32], sub: &str, ttl: Duration) -> Result<String, String> {
     let iat = now_us() / 1_000_000;
     let claims = Claims {
         sub: sub.into(),
@@ -53,7 +53,7 @@ pub fn mint(secret: &[u8; 32], sub: &str, ttl: Duration) -> String {
         &claims,
         &EncodingKey::from_secret(secret),
     )
-    .unwrap_or_default()
+    .map_err(|e| format!("cannot sign a token: {e}"))
 }
 
 /// The claims of a valid, unexpired token.
@@ -176,12 +176,15 @@ async fn check(auth: &Auth, login: Login) -> Result<bool, ApiError> {
 pub async fn login(State(state): State<ApiState>, Json(body): Json<Login>) -> Response {
     let name = body.username.clone();
     match check(&state.auth, body).await {
-        Ok(true) => Json(json!({
-            "token": mint(&state.auth.secret, &name, state.auth.ttl),
-            "token_type": "Bearer",
-            "expires_in": state.auth.ttl.as_secs(),
-        }))
-        .into_response(),
+        Ok(true) => match mint(&state.auth.secret, &name, state.auth.ttl) {
+            Ok(token) => Json(json!({
+                "token": token,
+                "token_type": "Bearer",
+                "expires_in": state.auth.ttl.as_secs(),
+            }))
+            .into_response(),
+            Err(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        },
         Ok(false) => ApiError(
             StatusCode::UNAUTHORIZED,
             "wrong user name or password".into(),
@@ -192,7 +195,10 @@ pub async fn login(State(state): State<ApiState>, Json(body): Json<Login>) -> Re
 }
 
 fn with_cookie(auth: &Auth, sub: &str) -> Response {
-    let token = mint(&auth.secret, sub, auth.ttl);
+    let token = match mint(&auth.secret, sub, auth.ttl) {
+        Ok(t) => t,
+        Err(e) => return ApiError(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    };
     let cookie = format!(
         "{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         auth.ttl.as_secs()
@@ -260,7 +266,7 @@ mod tests {
     #[test]
     fn tokens_verify_until_they_expire_and_only_under_their_key() {
         let (k1, k2) = (token_secret(&[1; 32]), token_secret(&[2; 32]));
-        let t = mint(&k1, "ada", Duration::from_secs(60));
+        let t = mint(&k1, "ada", Duration::from_secs(60)).unwrap();
         assert_eq!(verify(&k1, &t).unwrap().sub, "ada");
         assert!(verify(&k2, &t).is_err(), "another node's key");
         assert!(verify(&k1, "garbage").is_err());

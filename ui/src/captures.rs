@@ -26,6 +26,8 @@ use crate::api::ApiError;
 
 /// Largest clip accepted, bytes.
 pub const MAX_CAPTURE_BYTES: usize = 64 * 1024 * 1024;
+/// Captures remembered for `GET` (the oldest finished ones are forgotten first).
+const KEPT_CAPTURES: usize = 1000;
 
 /// Where a capture is.
 #[derive(Clone, Debug, Serialize)]
@@ -145,12 +147,25 @@ pub async fn upload(State(state): State<ApiState>, mut form: Multipart) -> Respo
         received_us: now_us(),
         status: CaptureStatus::Queued,
     };
-    state
-        .captures
-        .all
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone(), capture.clone());
+    {
+        let mut all = state.captures.all.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= KEPT_CAPTURES {
+            let oldest = all
+                .values()
+                .filter(|c| {
+                    matches!(
+                        c.status,
+                        CaptureStatus::Done { .. } | CaptureStatus::Failed { .. }
+                    )
+                })
+                .min_by_key(|c| c.received_us)
+                .map(|c| c.id.clone());
+            if let Some(o) = oldest {
+                all.remove(&o);
+            }
+        }
+        all.insert(id.clone(), capture.clone());
+    }
     let _ = state.captures.updates.send(capture);
     let task_state = state.clone();
     let task_id = id.clone();

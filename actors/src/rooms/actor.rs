@@ -106,6 +106,10 @@ impl Actor for RoomActor {
         state: &mut RoomActorState,
     ) -> Result<(), ActorProcessingErr> {
         let now = now_us();
+        let touches_attention = matches!(
+            msg,
+            RoomMsg::SetAttention { .. } | RoomMsg::Remote(_) | RoomMsg::Expire
+        );
         match msg {
             RoomMsg::Snapshot(reply) => {
                 let _ = reply.send(state.room.clone());
@@ -164,7 +168,10 @@ impl Actor for RoomActor {
                 state.room.expire(now);
             }
         }
-        state.publish(now);
+        // Attention can change only through hints (here or remote) and their lapsing.
+        if touches_attention {
+            state.publish(now);
+        }
         Ok(())
     }
 }

@@ -179,7 +179,12 @@ fn measurement_plan(args: &SensorArgs, children: &mut Children) -> Vec<StageHand
         StageName::Batcher,
         format!("{id}/batcher"),
         batcher,
-        factory(move || Batcher::new(&cfg, Some(board.follow(&cfg.id)))),
+        // Only a sensor in a room follows attention (and ticks often enough to); the rest keep
+        // their configured batching.
+        factory(move || {
+            let follower = cfg.room.as_ref().map(|_| board.follow(&cfg.id));
+            Batcher::new(&cfg, follower)
+        }),
         StoreOutlet::new(args.store.clone()),
     );
     let cfg = args.config.clone();
