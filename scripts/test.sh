@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Later capabilities add their set-up here (Chromium, ONNX Runtime), installing only what
-# is missing, so no test silently skips.
+# Each capability adds its set-up here, installing only what is missing, so no test
+# silently skips.
 
 # The SigMF reference validator (`sigmf_validate`, PyPI package `sigmf`): the actors crate's
 # SigMF tests run it on what we write. pip puts it in the interpreter's scripts directory
@@ -32,5 +32,12 @@ if ! command -v promtool >/dev/null; then
     apt_install prometheus
 fi
 command -v promtool >/dev/null || { echo "promtool missing after installing prometheus" >&2; exit 1; }
+
+# Headless Chromium and its WebDriver (Debian `chromium`, `chromium-driver`): the dashboard's
+# end-to-end test drives a real browser with them.
+if ! command -v chromedriver >/dev/null || [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium chromium-driver
+fi
+command -v chromedriver >/dev/null || { echo "chromedriver missing after installing chromium-driver" >&2; exit 1; }
 
 cargo test --workspace --locked

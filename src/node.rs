@@ -143,6 +143,11 @@ impl Node {
             rooms: Arc::new(runtime.rooms().into_iter().collect()),
             sensors: Arc::new(config.sensors.clone()),
             captures: Default::default(),
+            commits: {
+                let store = runtime.store().clone();
+                Arc::new(move || store.subscribe())
+            },
+            live: Default::default(),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let http_task = tokio::spawn(fieldmesh_ui::serve(listener, state, async move {

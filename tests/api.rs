@@ -47,6 +47,8 @@ fn the_document_matches_the_router_and_sensors_report_what_they_do() {
             "http://{http}{}",
             path.replace("{id}", "hr-1")
                 .replace("{hash}", &"ab".repeat(32))
+                .replace("{name}", "live.js")
+                .replace("{page}", "events")
         );
         let (status, body) = call(method, &url, None);
         match access {

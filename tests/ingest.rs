@@ -5,57 +5,16 @@
 
 mod common;
 
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::ws::{self, Ws, closed_with, next, send};
 use common::*;
-use tungstenite::client::IntoClientRequest;
+use tungstenite::Message;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
-
-type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
 fn connect(addr: &str, key: Option<&str>) -> Ws {
-    let mut req = format!("ws://{addr}/ws/ingest")
-        .into_client_request()
-        .unwrap();
-    if let Some(k) = key {
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {k}").parse().unwrap());
-    }
-    let (ws, _) = tungstenite::connect(req).unwrap();
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    }
-    ws
-}
-
-fn send(ws: &mut Ws, v: serde_json::Value) {
-    ws.send(Message::text(v.to_string())).unwrap();
-}
-
-/// The next JSON text frame.
-fn next(ws: &mut Ws) -> serde_json::Value {
-    loop {
-        match ws.read().unwrap() {
-            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Message::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
-}
-
-/// The close frame the server sends.
-fn closed_with(ws: &mut Ws) -> (CloseCode, String) {
-    loop {
-        match ws.read() {
-            Ok(Message::Close(Some(f))) => return (f.code, f.reason.to_string()),
-            Ok(Message::Close(None)) => panic!("closed without a reason"),
-            Ok(_) => {}
-            Err(e) => panic!("no close frame: {e}"),
-        }
-    }
+    let auth = key.map(|k| format!("Bearer {k}"));
+    ws::connect(&format!("ws://{addr}/ws/ingest"), auth.as_deref())
 }
 
 fn key(data: &std::path::Path, device: &str) -> String {

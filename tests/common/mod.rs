@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests that run the `fieldmesh` binary.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -103,7 +103,12 @@ impl Auth {
         codes.remove(code).is_some_and(|exp| exp > now_us())
     }
 
-    /// The people and device keys.
+    /// The key tokens are signed with.
+    pub(crate) fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
+
+    /// People and device keys.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
     }
@@ -147,7 +152,21 @@ pub(crate) async fn require_login(
         Some(Err(e)) => e,
         None => "log in first: no token (Authorization: Bearer, cookie or access_token)".into(),
     };
-    let mut resp = ApiError(StatusCode::UNAUTHORIZED, why).into_response();
+    let browser = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let mut resp = if browser {
+        let why = why.replace('&', "&amp;").replace('<', "&lt;");
+        let page = format!(
+            "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=\"1;url=/login\">\
+             <title>fieldmesh · log in</title><p>Please <a href=/login>log in</a> ({why}).</p>"
+        );
+        (StatusCode::UNAUTHORIZED, Html(page)).into_response()
+    } else {
+        ApiError(StatusCode::UNAUTHORIZED, why).into_response()
+    };
     resp.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Bearer"),

@@ -1,5 +1,5 @@
-//! fieldmesh's HTTP adapter (axum): the JSON/MessagePack API over the node's store and a
-//! small status page. The dashboard proper grows here; the domain never sees axum.
+//! fieldmesh's HTTP adapter (axum): the JSON/MessagePack API over the node's store, the device
+//! ingest socket and the live dashboard (`live/`). The domain never sees axum.
 
 mod api;
 mod artifacts;
@@ -9,9 +9,9 @@ pub mod captures;
 mod display;
 pub mod ingest;
 mod keys;
+pub mod live;
 mod metrics;
 mod openapi;
-mod page;
 mod rooms;
 mod sensors;
 mod view;
@@ -50,6 +50,13 @@ pub struct NodeInfo {
     pub sensors: Vec<String>,
 }
 
+/// A new receiver of the store's commits (each the events of one commit).
+pub type CommitFeed = Arc<
+    dyn Fn() -> tokio::sync::broadcast::Receiver<Arc<[fieldmesh_actors::model::Event]>>
+        + Send
+        + Sync,
+>;
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct ApiState {
@@ -84,6 +91,10 @@ pub struct ApiState {
             fieldmesh_actors::supervision::Slot<fieldmesh_actors::rooms::RoomMsg>,
         )>,
     >,
+    /// Every commit's events from now on (the dashboard follows the store with it).
+    pub commits: CommitFeed,
+    /// The dashboard's renderer and fan-out (started by [`serve`]).
+    pub live: live::LiveHub,
 }
 
 /// Every route: a few open ones (health, metrics, logging in), the rest behind a login.
@@ -95,9 +106,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/login", get(auth::login_page).post(auth::login_form))
         .route("/api/openapi.json", get(openapi::openapi))
         .route("/api/v1/login", post(auth::login))
-        .route("/ws/ingest", get(ingest::ingest));
+        .route("/ws/ingest", get(ingest::ingest))
+        .route("/assets/{name}", get(live::pages::asset))
+        // The page socket checks the token itself, to close a refused socket with a reason.
+        .route("/live", get(live::live))
+        .route("/live/{*page}", get(live::live));
     let protected = Router::new()
-        .route("/", get(page::status))
+        .route("/", get(live::pages::page))
+        .route("/rooms", get(live::pages::page))
+        .route("/events", get(live::pages::page))
+        .route("/artifacts", get(live::pages::page))
+        .route("/sensors/{id}", get(live::pages::sensor_page))
         .route("/api/v1/node", get(api::node))
         .route("/api/v1/capabilities", get(sensors::capabilities))
         .route("/api/v1/sensors", get(sensors::list))
@@ -140,7 +159,10 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let hub = tokio::spawn(state.live.clone().run(state.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    hub.abort();
+    served
 }

@@ -175,6 +175,18 @@ pub enum AttentionLevel {
     High,
 }
 
+impl AttentionLevel {
+    /// Its name as the API writes it (`none`, `low`, `medium`, `high`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
 /// Kind-specific content, tagged with the kind's name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]

@@ -1,0 +1,105 @@
+//! The page socket (`/live/...`) without a browser: a refused socket is closed with 1008 and
+//! the reason (no token, a bad token, an unknown page); a logged-in one gets the page's
+//! regions, then patches; malformed, oversized and unknown messages get an error back and
+//! the socket and node go on; server-side filters change what the Events page lists.
+
+mod common;
+
+use common::ws::{self, closed_with, next, next_of, send};
+use common::*;
+use serde_json::json;
+use tungstenite::protocol::frame::coding::CloseCode;
+
+#[test]
+fn refused_sockets_say_why_and_a_view_survives_bad_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = spawn_node(&write_config(dir.path(), "[mesh]\nenabled = false\n"));
+    let http = wait_for_node(&dir.path().join("data"), &mut node);
+
+    for (url, auth, why) in [
+        (format!("ws://{http}/live"), None, "unauthorized: log in"),
+        (
+            format!("ws://{http}/live/events"),
+            Some("Bearer garbage".to_string()),
+            "unauthorized: invalid token",
+        ),
+        (
+            format!("ws://{http}/live/nowhere"),
+            Some(bearer(&http)),
+            "no page",
+        ),
+        (
+            format!("ws://{http}/live/events?kind=bogus"),
+            Some(bearer(&http)),
+            "kind:",
+        ),
+    ] {
+        let mut s = ws::connect(&url, auth.as_deref());
+        let (code, reason) = closed_with(&mut s);
+        assert_eq!(code, CloseCode::Policy, "{url}");
+        assert!(reason.starts_with(why), "{url}: {reason}");
+    }
+
+    let mut s = ws::connect(&format!("ws://{http}/live/events"), Some(&bearer(&http)));
+    let first = next(&mut s);
+    assert_eq!(first["t"], "patch");
+    let regions = first["regions"].as_object().unwrap();
+    for r in ["filter", "chart", "list"] {
+        assert!(regions.contains_key(r), "region {r} in {first}");
+    }
+    // Bad input: each gets an error back; the socket stays open.
+    s.send(tungstenite::Message::text("{not json")).unwrap();
+    assert!(
+        next_of(&mut s, "error")["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed message")
+    );
+    s.send(tungstenite::Message::text(format!(
+        r#"{{"t":"in_view","sensors":["{}"]}}"#,
+        "x".repeat(20_000)
+    )))
+    .unwrap();
+    assert!(
+        next_of(&mut s, "error")["error"]
+            .as_str()
+            .unwrap()
+            .contains("limit")
+    );
+    send(&mut s, json!({"t": "event", "name": "self.destruct"}));
+    assert!(
+        next_of(&mut s, "error")["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown event")
+    );
+    send(
+        &mut s,
+        json!({"t": "event", "name": "events.filter", "value": {"kind": "nope"}}),
+    );
+    assert_eq!(next_of(&mut s, "flash")["level"], "error");
+    // A filter the server applies: only heartbeats listed, and the address says so.
+    send(
+        &mut s,
+        json!({"t": "event", "name": "events.filter", "value": {"kind": "heartbeat"}}),
+    );
+    assert_eq!(
+        next_of(&mut s, "location")["href"],
+        "/events?kind=heartbeat"
+    );
+    let page = next_of(&mut s, "patch");
+    let list = page["regions"]["list"].as_str().unwrap();
+    assert!(list.contains("<td>heartbeat</td>"), "{list}");
+    assert!(!list.contains("<td>measurement_batch</td>"), "{list}");
+    // Still live: heartbeats come every 200 ms, so patches keep coming.
+    let v0 = page["v"].as_u64().unwrap();
+    let later = next_of(&mut s, "patch");
+    assert!(later["v"].as_u64().unwrap() > v0);
+    assert!(later["at"].as_u64().unwrap() > 0);
+
+    // The node is fine: its API answers.
+    assert_eq!(get(&format!("http://{http}/api/v1/node")).0, 200);
+    drop(s);
+    terminate(&node);
+    assert!(wait_exit(&mut node, std::time::Duration::from_secs(10)).is_some());
+}
