@@ -49,6 +49,22 @@ pub struct Patch {
     pub text: Utf8Bytes,
 }
 
+impl Patch {
+    /// A message for every view of a page that changes no region (a notice).
+    fn notice(text: Utf8Bytes) -> Self {
+        Self {
+            from: 0,
+            to: 0,
+            text,
+        }
+    }
+
+    /// Whether this is a notice rather than a change of the page.
+    pub fn is_notice(&self) -> bool {
+        self.to == 0
+    }
+}
+
 /// A view's subscription: the page now and its patches from there on.
 pub type Subscription = (Arc<Snapshot>, broadcast::Receiver<Arc<Patch>>);
 
@@ -70,7 +86,6 @@ struct Topic {
 pub struct LiveHub {
     tx: mpsc::Sender<Cmd>,
     rx: Arc<Mutex<Option<mpsc::Receiver<Cmd>>>>,
-    notices: broadcast::Sender<Utf8Bytes>,
     views: Arc<AtomicUsize>,
 }
 
@@ -80,7 +95,6 @@ impl Default for LiveHub {
         Self {
             tx,
             rx: Arc::new(Mutex::new(Some(rx))),
-            notices: broadcast::channel(256).0,
             views: Arc::default(),
         }
     }
@@ -101,11 +115,6 @@ impl LiveHub {
     /// `key`'s regions now.
     pub async fn current(&self, key: &PageKey) -> Result<Vec<Region>, String> {
         Ok(self.subscribe(key.clone()).await?.0.regions.clone())
-    }
-
-    /// Messages for every view (e.g. `new_capture`).
-    pub fn notices(&self) -> broadcast::Receiver<Utf8Bytes> {
-        self.notices.subscribe()
     }
 
     /// Open page sockets.
@@ -172,7 +181,11 @@ impl LiveHub {
                 }
                 got = captures.recv() => {
                     if let Ok(c) = got {
-                        let _ = self.notices.send(protocol::notice("new_capture", &c).into());
+                        // To every view, on the channel it already listens to.
+                        let text: Utf8Bytes = protocol::notice("new_capture", &c).into();
+                        for t in topics.values() {
+                            let _ = t.tx.send(Arc::new(Patch::notice(text.clone())));
+                        }
                     }
                 }
                 _ = tick.tick() => {

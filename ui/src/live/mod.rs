@@ -64,7 +64,10 @@ pub async fn live(
         }
         (Err(rejection), Ok(_)) => return rejection.into_response(),
     };
+    // Small buffers: a view reads little, and ten thousand views must fit in memory.
     ws.max_message_size(2 * MAX_CLIENT_MESSAGE)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let (user, key) = match (user, key) {
                 (Ok(u), Ok(k)) => (u, k),

@@ -70,6 +70,8 @@ pub(crate) struct Session {
     attention: ViewerAttention,
     streams: Option<Streams>,
     flashes: mpsc::Sender<String>,
+    /// Fetches started whose outcome is still to be told.
+    fetching: usize,
 }
 
 impl Session {
@@ -83,7 +85,6 @@ impl Session {
         first: Subscription,
     ) {
         let _guard = state.live.view_opened();
-        let mut notices = state.live.notices();
         let (flashes, mut flash_rx) = mpsc::channel(16);
         let (snapshot, patches) = first;
         let mut s = Session {
@@ -96,6 +97,7 @@ impl Session {
             patches,
             streams: None,
             flashes,
+            fetching: 0,
         };
         s.attention.set_panels(s.key.panels());
         let all: Vec<_> = snapshot.regions.iter().collect();
@@ -103,22 +105,25 @@ impl Session {
         s.apply_attention();
         let mut refresh = tokio::time::interval(Duration::from_secs(1));
         while ok {
+            // Patches first: with thousands of views a wake-up should cost one poll.
             ok = tokio::select! {
+                biased;
+                p = s.patches.recv() => s.on_patch(&mut socket, p).await,
                 msg = socket.recv() => match msg {
                     Some(Ok(Message::Text(t))) => s.on_text(&mut socket, &t).await,
                     Some(Ok(Message::Binary(_))) => send_text(&mut socket, error("binary messages are not accepted on the page socket")).await,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => false,
                 },
-                p = s.patches.recv() => s.on_patch(&mut socket, p).await,
-                n = notices.recv() => match n {
-                    Ok(text) => socket.send(Message::Text(text)).await.is_ok(),
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => false,
-                },
-                Some(f) = flash_rx.recv() => send_text(&mut socket, f).await,
-                frame = next_frame(&mut s.streams) => socket.send(Message::Binary(frame.into())).await.is_ok(),
-                _ = refresh.tick() => { s.apply_attention(); true }
+                Some(f) = flash_rx.recv(), if s.fetching > 0 => {
+                    s.fetching -= 1;
+                    send_text(&mut socket, f).await
+                }
+                frame = next_frame(&mut s.streams), if s.streams.is_some() => {
+                    socket.send(Message::Binary(frame.into())).await.is_ok()
+                }
+                // Only pages with sensor panels have hints to refresh.
+                _ = refresh.tick(), if s.attention.has_panels() => { s.apply_attention(); true }
             };
         }
         let last = s.attention.close();
@@ -202,6 +207,7 @@ impl Session {
         p: Result<Arc<super::hub::Patch>, RecvError>,
     ) -> bool {
         match p {
+            Ok(p) if p.is_notice() => socket.send(Message::Text(p.text.clone())).await.is_ok(),
             Ok(p) if p.from == self.version => {
                 self.version = p.to;
                 socket.send(Message::Text(p.text.clone())).await.is_ok()
@@ -224,6 +230,7 @@ impl Session {
             }
         };
         let flashes = self.flashes.clone();
+        self.fetching += 1;
         tokio::spawn(async move {
             let msg = match (mesh.fetch)(hash).await {
                 Ok(ptr) => protocol::flash(
