@@ -143,6 +143,7 @@ impl Node {
             rooms: Arc::new(runtime.rooms().into_iter().collect()),
             sensors: Arc::new(config.sensors.clone()),
             captures: Default::default(),
+            inlets: runtime.inlets(),
             commits: {
                 let store = runtime.store().clone();
                 Arc::new(move || store.subscribe())

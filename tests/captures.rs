@@ -1,6 +1,7 @@
 //! Clip uploads: `POST /api/v1/captures` answers 202 with an id at once, the clip is
 //! analysed in the background and its detections stored; a clip that is not SigMF fails
-//! with a reason; the node goes on.
+//! with a reason; the node goes on. A viewer of the dashboard is told of each capture live
+//! (`new_capture` notices on its page socket).
 
 mod common;
 
@@ -66,6 +67,8 @@ fn an_uploaded_clip_is_accepted_at_once_and_its_detections_are_stored() {
     let cfg = fieldmesh_actors::dsp::sim::scenario("lfm", 5, 0.5).unwrap();
     let rec = fieldmesh_actors::dsp::sim::simulate(&cfg);
     let clip = archive_bytes("scene", &rec, SigmfDatatype::Ci16Le).unwrap();
+    let mut viewer =
+        common::ws::connect(&format!("ws://{addr}/live/artifacts"), Some(&bearer(&addr)));
     let t0 = Instant::now();
     let (status, v) = upload(&addr, &clip);
     assert_eq!(status, 202, "{v}");
@@ -76,6 +79,15 @@ fn an_uploaded_clip_is_accepted_at_once_and_its_detections_are_stored() {
     let id = v["id"].as_str().unwrap().to_string();
     let done = wait_done(&addr, &id);
     assert_eq!(done["status"], "done", "{done}");
+    // The viewer saw the capture arrive and finish, without asking.
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("done") {
+        let n = common::ws::next_of(&mut viewer, "notice");
+        assert_eq!(n["kind"], "new_capture", "{n}");
+        assert_eq!(n["body"]["id"], id.as_str(), "{n}");
+        seen.push(n["body"]["status"].as_str().unwrap().to_string());
+    }
+    assert!(seen.len() >= 2, "more than the final state: {seen:?}");
     let n = done["detections"].as_u64().unwrap();
     assert!(n >= 1, "the simulated emitter is found: {done}");
     let out = bin()

@@ -180,3 +180,79 @@ fn a_device_streams_in_and_follows_the_attention_on_its_sensor() {
     terminate(&node);
     assert!(wait_exit(&mut node, Duration::from_secs(10)).is_some());
 }
+
+/// A remote SDR: IQ01 frames as binary messages after a discovery of an ingest-fed SDR
+/// sensor; its pipeline finds the emitter in them. A frame before the discovery and a
+/// malformed frame are answered with the reason; the connection goes on.
+#[test]
+fn a_remote_sdr_streams_iq01_frames_into_its_sensors_pipeline() {
+    use fieldmesh_actors::dsp::{Iq01Header, encode_iq01};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fieldmesh_actors::dsp::sim::scenario("lfm", 5, 0.5).unwrap();
+    let rec = fieldmesh_actors::dsp::sim::simulate(&cfg);
+    let extra = format!(
+        "[mesh]\nenabled = false\n[[sensors]]\nid = \"sdr-remote\"\nkind = \"sdr\"\n\
+         [sensors.rf]\nsample_rate_hz = {}\ncenter_freq_hz = {}\n[sensors.rf.source]\ntype = \"ingest\"\n",
+        rec.sample_rate_hz,
+        rec.center_freq_hz.unwrap_or(433.92e6)
+    );
+    let data = dir.path().join("data");
+    let mut node = spawn_node(&write_config(dir.path(), &extra));
+    let http = wait_for_node(&data, &mut node);
+    let k = key(&data, "sdr-box");
+    let mut ws = connect(&http, Some(&k));
+
+    let frame = |index: u32, samples: &[fieldmesh_actors::dsp::Complex32]| {
+        let header = Iq01Header {
+            timestamp_us: 1_700_000_000_000_000,
+            frame_index: index,
+            sample_count: samples.len() as u32,
+            reserved: 0.0,
+        };
+        Message::binary(encode_iq01(&header, samples))
+    };
+    ws.send(frame(0, &rec.samples[..16])).unwrap();
+    let e = next(&mut ws);
+    assert!(e["message"].as_str().unwrap().contains("discovery"), "{e}");
+    send(
+        &mut ws,
+        serde_json::json!({"type": "discovery", "sensor_id": "sdr-remote"}),
+    );
+    assert_eq!(next(&mut ws)["type"], "backpressure_config");
+    ws.send(Message::binary(b"IQ01 and then garbage".to_vec()))
+        .unwrap();
+    let e = next(&mut ws);
+    assert!(
+        e["message"].as_str().unwrap().starts_with("IQ01 frame"),
+        "{e}"
+    );
+
+    // The scene, twice over, in 4096-sample frames (32 KiB messages).
+    let mut index = 0;
+    for _ in 0..2 {
+        for chunk in rec.samples.chunks(4096) {
+            ws.send(frame(index, chunk)).unwrap();
+            index += 1;
+        }
+    }
+    let t0 = Instant::now();
+    loop {
+        let (_, body) = get(&format!(
+            "http://{http}/api/v1/events?sensor=sdr-remote&kind=candidate_detected&limit=10"
+        ));
+        let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if found.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no detection from the streamed IQ: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Still open and answering.
+    send(&mut ws, serde_json::json!({"type": "bogus"}));
+    assert_eq!(next(&mut ws)["type"], "error");
+    terminate(&node);
+    assert!(wait_exit(&mut node, Duration::from_secs(10)).is_some());
+}

@@ -1,8 +1,11 @@
-//! `/ws/ingest`: devices that are not nodes (watches, chest straps) stream measurements in
+//! `/ws/ingest`: devices that are not nodes (watches, chest straps, remote SDRs) stream in
 //! over a WebSocket with a device API key. JSON text frames: `discovery`, `measurement`,
 //! `measurements_batch` in; `backpressure_config` out whenever the sensor's attention
-//! changes, `error` for what was refused. Bad frames are answered and counted; the
-//! connection and the node go on. A per-connection token bucket bounds the rate.
+//! changes, `error` for what was refused. Binary messages are IQ01 frames for the SDR
+//! sensor the connection announced (one configured with `source.type = "ingest"`); they
+//! are paced by the sensor's pipeline (a full inlet stops reading), not by the bucket.
+//! Bad frames are answered and counted; the connection and the node go on. A
+//! per-connection token bucket bounds the rate of JSON frames.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -178,6 +181,8 @@ async fn serve(mut socket: WebSocket, state: ApiState, device: DeviceKey) {
     tracing::info!(device = %device.device, key = %device.id, "ingest connection");
     let mut bucket = TokenBucket::new(state.ingest_rate.0, state.ingest_rate.1, now_us());
     let mut sensors: BTreeMap<SensorId, Announced> = BTreeMap::new();
+    // The announced sensor that takes IQ01 frames, if any (the latest such discovery).
+    let mut iq_sensor: Option<SensorId> = None;
     let mut strikes = 0;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
@@ -198,11 +203,24 @@ async fn serve(mut socket: WebSocket, state: ApiState, device: DeviceKey) {
         let text = match msg {
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Close(_))) | None => break,
-            Some(Ok(Message::Binary(_))) => {
-                counters.refused.fetch_add(1, Ordering::Relaxed);
-                let _ = socket
-                    .send(error("binary frames are not taken here; send JSON text"))
-                    .await;
+            Some(Ok(Message::Binary(frame))) => {
+                let taken = match &iq_sensor {
+                    Some(id) => state.inlets.push(id, frame.to_vec()).await.map_err(|e| e.to_string()),
+                    None => Err("binary messages are IQ01 frames: first send a discovery for an SDR sensor of this node whose source type is \"ingest\"".to_string()),
+                };
+                match taken {
+                    Ok(()) => {
+                        strikes = 0;
+                        counters.accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(why) => {
+                        strikes += 1;
+                        counters.refused.fetch_add(1, Ordering::Relaxed);
+                        if socket.send(error(why)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
                 continue;
             }
             Some(Ok(_)) => continue,
@@ -232,7 +250,7 @@ async fn serve(mut socket: WebSocket, state: ApiState, device: DeviceKey) {
             .await;
             return finish(&counters);
         }
-        let reply = match handle(&state, &mut sensors, &text).await {
+        let reply = match handle(&state, &mut sensors, &mut iq_sensor, &text).await {
             Ok(reply) => {
                 strikes = 0;
                 counters.accepted.fetch_add(1, Ordering::Relaxed);
@@ -270,6 +288,7 @@ fn finish(counters: &IngestCounters) {
 async fn handle(
     state: &ApiState,
     sensors: &mut BTreeMap<SensorId, Announced>,
+    iq_sensor: &mut Option<SensorId>,
     text: &str,
 ) -> Result<Option<Message>, String> {
     let frame: Inbound = serde_json::from_str(text).map_err(|e| format!("malformed frame: {e}"))?;
@@ -304,6 +323,10 @@ async fn handle(
                 },
             );
             tracing::debug!(sensor = %id, rates = ?sample_rates, "device sensor discovered");
+            // A sensor that takes IQ here becomes this connection's target for IQ01 frames.
+            if state.inlets.takes(&id) {
+                *iq_sensor = Some(id.clone());
+            }
             return Ok(Some(backpressure(
                 id.as_str(),
                 level,

@@ -91,6 +91,8 @@ pub struct ApiState {
             fieldmesh_actors::supervision::Slot<fieldmesh_actors::rooms::RoomMsg>,
         )>,
     >,
+    /// Where ingest hands IQ01 frames to SDR sensors fed by devices.
+    pub inlets: Arc<fieldmesh_actors::sensors::IqInlets>,
     /// Every commit's events from now on (the dashboard follows the store with it).
     pub commits: CommitFeed,
     /// The dashboard's renderer and fan-out (started by [`serve`]).

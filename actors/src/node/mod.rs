@@ -85,6 +85,7 @@ impl NodeRuntime {
                 .collect(),
             heartbeat: Slot::new(),
             display: Default::default(),
+            inlets: Default::default(),
             attention: Arc::new(crate::rooms::AttentionBoard::new(spec.attention)),
             room_updates: tokio::sync::broadcast::channel(ROOM_UPDATE_BACKLOG).0,
         };
@@ -123,6 +124,11 @@ impl NodeRuntime {
     /// Live display data (waterfall rows) of every sensor.
     pub fn display(&self) -> Arc<crate::sensors::DisplayStreams> {
         self.slots.display.clone()
+    }
+
+    /// Where adapters hand IQ to ingest-fed SDR sensors.
+    pub fn inlets(&self) -> Arc<crate::sensors::IqInlets> {
+        self.slots.inlets.clone()
     }
 
     /// What it runs.

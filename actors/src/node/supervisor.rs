@@ -46,6 +46,8 @@ pub struct NodeSlots {
     pub display: Arc<crate::sensors::DisplayStreams>,
     /// Every sensor's effective attention.
     pub attention: Arc<crate::rooms::AttentionBoard>,
+    /// Where adapters hand IQ to ingest-fed SDR sensors.
+    pub inlets: Arc<crate::sensors::IqInlets>,
     /// Changes rooms make here, for the mesh to share.
     pub room_updates: tokio::sync::broadcast::Sender<crate::rooms::RoomUpdate>,
 }
@@ -111,6 +113,7 @@ impl Actor for NodeSupervisor {
                 metrics: metrics.clone(),
                 display: slots.display.clone(),
                 attention: slots.attention.clone(),
+                inlets: slots.inlets.clone(),
             })
             .collect();
         let (policy, m) = (spec.supervision.clone(), metrics.clone());

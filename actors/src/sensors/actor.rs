@@ -70,6 +70,8 @@ pub struct SensorArgs {
     pub display: Arc<super::DisplayStreams>,
     /// Where the sensor's attention is published (measurement sensors batch by it).
     pub attention: Arc<crate::rooms::AttentionBoard>,
+    /// Where adapters hand IQ to ingest-fed SDR sensors.
+    pub inlets: Arc<super::rf::IqInlets>,
 }
 
 /// State of a [`SensorActor`].

@@ -109,6 +109,9 @@ pub enum IqSourceConfig {
         /// Address to listen on, e.g. `127.0.0.1:5555`.
         bind: std::net::SocketAddr,
     },
+    /// IQ01 frames from a device over the node's ingest socket (`/ws/ingest`, binary
+    /// messages after a `discovery` of this sensor id), authenticated by its API key.
+    Ingest,
 }
 
 fn yes() -> bool {

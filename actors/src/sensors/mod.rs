@@ -16,4 +16,5 @@ pub use config::{IqSourceConfig, MAX_BATCH_VALUES, RfConfig, RfMode, SensorConfi
 pub use display::{DisplayStreams, WaterfallFrame};
 pub use measurement::{MeasurementSource, SampleChunk};
 pub use plan::StageHandle;
+pub use rf::{InletError, IqInlets};
 pub use supervisor::{SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg};

@@ -3,6 +3,7 @@
 
 mod bands;
 mod detector;
+mod inlet;
 mod iq01_tcp;
 mod outlet;
 mod replay;
@@ -12,6 +13,7 @@ mod spectral;
 
 pub use bands::{BAND_ALERT_FEATURES, BandWatch};
 pub use detector::{Candidate, Detected, GroupStage, TfSummary};
+pub use inlet::{InletError, IqInlet, IqInletArgs, IqInlets};
 pub use iq01_tcp::{Iq01Framer, Iq01Listener, Iq01ListenerArgs, Iq01StreamError};
 pub use outlet::DetectionOutlet;
 pub use replay::ReplayRadio;
@@ -96,6 +98,25 @@ pub fn plan(args: &SensorArgs, children: &mut Children) -> Result<Vec<StageHandl
                 },
             );
             // The listener has no stage shell: it cannot be crashed on request.
+            StageHandle::new(
+                StageName::Source,
+                move || slot.current().map(|a| a.get_cell()),
+                || false,
+            )
+        }
+        (IqSourceConfig::Ingest, _) => {
+            let slot = Slot::new();
+            let (sensor, inlets) = (args.config.id.clone(), args.inlets.clone());
+            children.add_actor(
+                label,
+                slot.clone(),
+                || IqInlet,
+                move || IqInletArgs {
+                    sensor: sensor.clone(),
+                    inlets: inlets.clone(),
+                    out: to_detector.clone(),
+                },
+            );
             StageHandle::new(
                 StageName::Source,
                 move || slot.current().map(|a| a.get_cell()),
