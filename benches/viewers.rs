@@ -7,6 +7,10 @@
 //! one machine). Server CPU and memory come from `/proc/<pid>`. The node's data dir is on
 //! tmpfs (`/dev/shm`) where there is one, so disk syncs do not mix into the numbers.
 //!
+//! The viewers are plain sockets with a minimal frame parser rather than a full WebSocket
+//! client: they stand in for browsers on other machines, so they should cost the shared
+//! cores as little as possible.
+//!
 //! `cargo bench --bench viewers [-- --viewers 1,1000,10000 --secs 10]`
 
 use std::path::Path;
@@ -14,9 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use futures_util::StreamExt;
-use tokio_tungstenite::tungstenite::Message;
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -120,19 +121,76 @@ fn at_of(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// One viewer: connects, then records the latency of every patch while `measuring`, into
-/// `out` (read after the task is stopped).
-async fn viewer(url: String, measuring: Arc<AtomicBool>, out: Arc<Mutex<Vec<u32>>>) {
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+/// The first whole frame in `buf`: (opcode, payload range, frame length). Server frames
+/// are never masked.
+fn frame(buf: &[u8]) -> Option<(u8, std::ops::Range<usize>, usize)> {
+    let (&b0, &b1) = (buf.first()?, buf.get(1)?);
+    let (len, head) = match b1 & 0x7f {
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
+        n => (n as usize, 2),
+    };
+    (buf.len() >= head + len).then_some((b0 & 0x0f, head..head + len, head + len))
+}
+
+/// One viewer, as cheap as a client can be (a plain socket and a frame parser, so the
+/// machine's cores go to the node): upgrades, then records the latency of every patch
+/// while `measuring`, into `out` (read after the task is stopped).
+async fn viewer(
+    addr: std::net::SocketAddr,
+    path: String,
+    measuring: Arc<AtomicBool>,
+    out: Arc<Mutex<Vec<u32>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
         return;
     };
-    while let Some(Ok(msg)) = ws.next().await {
-        if let Message::Text(t) = msg
-            && measuring.load(Ordering::Relaxed)
-            && let Some(at) = at_of(&t)
-        {
-            let us = now_us().saturating_sub(at).min(u32::MAX as u64) as u32;
-            out.lock().unwrap_or_else(|p| p.into_inner()).push(us);
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buf = Vec::with_capacity(16 * 1024);
+    loop {
+        match s.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            if !buf.starts_with(b"HTTP/1.1 101") {
+                return;
+            }
+            buf.drain(..i + 4);
+            break;
+        }
+    }
+    loop {
+        while let Some((opcode, payload, len)) = frame(&buf) {
+            if opcode == 8 {
+                return;
+            }
+            if opcode == 1
+                && measuring.load(Ordering::Relaxed)
+                && let Ok(text) = std::str::from_utf8(&buf[payload])
+                && let Some(at) = at_of(text)
+            {
+                let us = now_us().saturating_sub(at).min(u32::MAX as u64) as u32;
+                out.lock().unwrap_or_else(|p| p.into_inner()).push(us);
+            }
+            buf.drain(..len);
+        }
+        match s.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
     }
 }
@@ -159,7 +217,8 @@ fn pct(sorted: &[u32], p: f64) -> f64 {
 }
 
 async fn run(node: &Node, n: usize, secs: u64) -> Row {
-    let url = format!("ws://{}/live?access_token={}", node.http, node.token);
+    let addr: std::net::SocketAddr = node.http.parse().expect("node address");
+    let path = format!("/live?access_token={}", node.token);
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::with_capacity(n);
     let mut outs = Vec::with_capacity(n);
@@ -168,7 +227,12 @@ async fn run(node: &Node, n: usize, secs: u64) -> Row {
         for _ in 0..250.min(n - chunk * 250) {
             let out = Arc::new(Mutex::new(Vec::new()));
             outs.push(out.clone());
-            tasks.push(tokio::spawn(viewer(url.clone(), measuring.clone(), out)));
+            tasks.push(tokio::spawn(viewer(
+                addr,
+                path.clone(),
+                measuring.clone(),
+                out,
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -236,6 +236,10 @@ center_freq_hz = 433920000
         |v| v == "medium" || v == "high",
     )
     .await;
+    if std::env::var("FIELDMESH_SCREENSHOTS").is_ok() {
+        // A fuller waterfall for the picture.
+        wait_js(&c, "window.fieldmesh.rows", 30, |v| v.as_u64() > Some(300)).await;
+    }
     shot(&c, "sensor").await;
 
     // Hide the page (another tab in front): the viewer's level drops to none within a second

@@ -115,10 +115,12 @@
     const c = document.querySelector('canvas.waterfall');
     if (!c) return;
     const ctx = c.getContext('2d');
-    if (!wf.rows.length && settings.lo === undefined && dbMin && dbMax) {
-      // No range chosen yet: start from the sensor's own display range.
-      dbMin.value = Math.round(row.lo); dbMax.value = Math.round(row.hi);
-      drawLegend();
+    if (wf.rows.length === 16 && settings.lo === undefined && dbMin && dbMax) {
+      // No range chosen yet: from just under the noise (the median cell) to 45 dB above it.
+      const codes = wf.rows.flatMap(r => Array.from(r.codes)).sort((a, b) => a - b);
+      const floor = row.lo + codes[codes.length >> 1] * (row.hi - row.lo) / 255;
+      dbMin.value = Math.round(floor - 5); dbMax.value = Math.round(floor + 45);
+      redrawWaterfall();
     }
     if (wf.width !== width) {
       wf.width = width; wf.rows = []; c.width = width;

@@ -1,9 +1,9 @@
 //! The live hub: one task that renders each page open anywhere once per change and fans the
 //! changed regions out to every view of it, so ten thousand viewers cost one rendering.
 //!
-//! A page's topic is re-rendered when a committed event touches it (at most every
-//! [`MIN_RENDER_INTERVAL`]) and every second (rates, expiries); unchanged regions are never
-//! sent. Views that fall behind take the topic's latest snapshot instead of the patches.
+//! A page's topic is re-rendered when a committed event touches it (such renderings at
+//! least [`MIN_RENDER_INTERVAL`] apart) and every second (rates, expiries); unchanged regions
+//! are never sent. Views that fall behind take the topic's latest snapshot instead of the patches.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -78,7 +78,22 @@ struct Topic {
     shown: RegionSet,
     /// When the first change not yet rendered was seen (µs), if any.
     dirty_since: Option<u64>,
+    /// Whether a committed event (not just the clock) made it dirty.
+    changed: bool,
+    /// When events last caused a rendering (the once-a-second refresh does not count, so
+    /// it never delays the next change).
     last_render: Instant,
+}
+
+impl Topic {
+    /// When it should be rendered next, if it needs to be.
+    fn due(&self, now: Instant) -> Option<Instant> {
+        self.dirty_since?;
+        Some(match self.changed {
+            true => self.last_render + MIN_RENDER_INTERVAL,
+            false => now,
+        })
+    }
 }
 
 /// Handle to the hub (cheap to clone). The hub runs once [`LiveHub::run`] is spawned.
@@ -151,11 +166,8 @@ impl LiveHub {
         let mut topics: BTreeMap<PageKey, Topic> = BTreeMap::new();
         let mut tick = tokio::time::interval(TICK);
         loop {
-            let due = topics
-                .values()
-                .filter(|t| t.dirty_since.is_some())
-                .map(|t| t.last_render + MIN_RENDER_INTERVAL)
-                .min();
+            let now = Instant::now();
+            let due = topics.values().filter_map(|t| t.due(now)).min();
             tokio::select! {
                 cmd = cmds.recv() => match cmd {
                     None => return,
@@ -172,6 +184,7 @@ impl LiveHub {
                             for (key, t) in topics.iter_mut() {
                                 if batch.iter().any(|e| touches(key, e)) {
                                     t.dirty_since.get_or_insert(now);
+                                    t.changed = true;
                                 }
                             }
                         }
@@ -198,7 +211,7 @@ impl LiveHub {
                     let now = Instant::now();
                     let cx = RenderCtx { state: &state, observed: &observed, now_us: now_us() };
                     for (key, t) in topics.iter_mut() {
-                        if t.dirty_since.is_some() && t.last_render + MIN_RENDER_INTERVAL <= now {
+                        if t.due(now).is_some_and(|d| d <= now) {
                             rerender(key, t, &cx).await;
                         }
                     }
@@ -283,6 +296,7 @@ async fn subscribe(
         }),
         shown,
         dirty_since: None,
+        changed: false,
         last_render: Instant::now(),
     };
     let sub = (t.snapshot.clone(), t.tx.subscribe());
@@ -292,7 +306,9 @@ async fn subscribe(
 
 async fn rerender(key: &PageKey, t: &mut Topic, cx: &RenderCtx<'_>) {
     let at = t.dirty_since.take().unwrap_or(cx.now_us);
-    t.last_render = Instant::now();
+    if std::mem::take(&mut t.changed) {
+        t.last_render = Instant::now();
+    }
     let regions = match render(key, cx).await {
         Ok(r) => r,
         Err(e) => {
