@@ -1,5 +1,5 @@
 //! The `fieldmesh` node assembly: configuration, identity, and wiring the domain actors,
-//! the HTTP adapter (and later the mesh) into one node. The binary in `main.rs` is a thin CLI.
+//! the HTTP adapter and the mesh into one node. The binary in `main.rs` is a thin CLI.
 
 pub mod access_cmd;
 pub mod analyze_cmd;
@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod events_cmd;
 pub mod identity;
+pub mod kept_rooms;
 pub mod logging;
 pub mod mesh_api;
 pub mod node;

@@ -85,7 +85,20 @@ impl Node {
                 other => anyhow::Error::new(other).context("opening the store"),
             },
         )?;
-        let runtime = NodeRuntime::start(config.node_spec(id), store, metrics.clone()).await?;
+        // The configured rooms, then those created or joined while it ran before.
+        let mut spec = config.node_spec(id);
+        for room in crate::kept_rooms::load(&data_dir)? {
+            if !spec.rooms.iter().any(|r| r.id == room.id) {
+                spec.rooms.push(room);
+            }
+        }
+        let names: std::collections::BTreeMap<_, _> = spec
+            .rooms
+            .iter()
+            .map(|r| (r.id.clone(), r.name.clone()))
+            .filter(|(_, n)| !n.is_empty())
+            .collect();
+        let runtime = NodeRuntime::start(spec, store, metrics.clone()).await?;
         let mesh = if config.mesh.enabled {
             let store = runtime.store().clone();
             let local = fieldmesh_mesh::MeshLocal {
@@ -93,12 +106,8 @@ impl Node {
                     slots: runtime.rooms().into_iter().collect(),
                     updates: runtime.room_updates(),
                     debounce: Duration::from_millis(config.mesh.room_debounce_ms),
-                    names: config
-                        .rooms
-                        .iter()
-                        .map(|r| (r.id.clone(), r.name.clone()))
-                        .filter(|(_, n)| !n.is_empty())
-                        .collect(),
+                    names,
+                    added: Some(runtime.room_registry().added()),
                 }),
                 display: Some(runtime.display()),
                 sensors: config.sensors.iter().map(|s| s.id.clone()).collect(),
@@ -140,7 +149,18 @@ impl Node {
             attention: runtime.attention(),
             ingest: Default::default(),
             ingest_rate: (config.ingest.max_msgs_per_s, config.ingest.burst),
-            rooms: Arc::new(runtime.rooms().into_iter().collect()),
+            rooms: runtime.room_registry(),
+            keep_room: {
+                let (keeper, dir) = (runtime.room_keeper(), data_dir.clone());
+                Arc::new(move |room| {
+                    let (keeper, dir) = (keeper.clone(), dir.clone());
+                    Box::pin(async move {
+                        keeper.add(room.clone()).await?;
+                        crate::kept_rooms::remember(&dir, &room)
+                            .map_err(|e| format!("kept, but not remembered for restarts: {e}"))
+                    })
+                })
+            },
             sensors: Arc::new(config.sensors.clone()),
             captures: Default::default(),
             inlets: runtime.inlets(),

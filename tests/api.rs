@@ -84,6 +84,29 @@ fn the_document_matches_the_router_and_sensors_report_what_they_do() {
     let caps: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(caps["colormaps"].as_array().unwrap().len(), 5, "{caps}");
     assert_eq!(caps["attention"]["high"]["batch_window_ms"], 50);
+
+    // A room created while the node runs is kept after a restart; joining by ticket needs
+    // a mesh, and says so.
+    let made = post_json(
+        &format!("http://{http}/api/v1/rooms"),
+        serde_json::json!({"id": "night-shift", "name": "Night shift"}),
+    );
+    assert_eq!(made.0, 201, "{made:?}");
+    let join = post_json(
+        &format!("http://{http}/api/v1/rooms/join"),
+        serde_json::json!({"ticket": "anything"}),
+    );
+    assert_eq!(join.0, 503, "{join:?}");
+    terminate(&node);
+    assert!(wait_exit(&mut node, Duration::from_secs(10)).is_some());
+    let mut node = spawn_node(&config);
+    let http = wait_for_node(&root.path().join("data"), &mut node);
+    let (_, body) = get(&format!("http://{http}/api/v1/rooms"));
+    assert!(
+        body.contains("night-shift") && body.contains("Night shift"),
+        "{body}"
+    );
+    assert!(body.contains("\"ward\""), "the configured room too: {body}");
     terminate(&node);
     assert!(wait_exit(&mut node, Duration::from_secs(10)).is_some());
 }

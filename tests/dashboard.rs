@@ -1,7 +1,7 @@
 //! The dashboard as a person uses it, in a real headless Chromium driven over WebDriver
 //! (Debian's `chromium` + `chromium-driver`, installed by `scripts/test.sh`): log in, watch
 //! the Mesh page update live, open a sensor and see its waterfall drawn, hide the page and
-//! see the sensor's attention drop. With `FIELDMESH_SCREENSHOTS=DIR` it also saves a
+//! see the sensor's attention drop, create a room, filter the events. With `FIELDMESH_SCREENSHOTS=DIR` it also saves a
 //! screenshot of each page there (how `docs/screenshots/` was made).
 
 mod common;
@@ -97,6 +97,27 @@ fn attention(http: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Clicks the element at `css`.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's socket is open.
+async fn connected(c: &Client, secs: u64) {
+    wait_js(
+        c,
+        "window.fieldmesh && window.fieldmesh.connected",
+        secs,
+        |v| v == &json!(true),
+    )
+    .await;
+}
+
 async fn shot(c: &Client, name: &str) {
     if let Ok(dir) = std::env::var("FIELDMESH_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
@@ -165,21 +186,10 @@ center_freq_hz = 433920000
     user.send_keys("ada").await.unwrap();
     let pw = c.find(Locator::Css("input[name=password]")).await.unwrap();
     pw.send_keys("correct horse battery").await.unwrap();
-    c.find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form button").await;
 
     // The Mesh page, live: connected, and regions patched as heartbeats arrive.
-    wait_js(
-        &c,
-        "window.fieldmesh && window.fieldmesh.connected",
-        15,
-        |v| v == &json!(true),
-    )
-    .await;
+    connected(&c, 15).await;
     // Regions are replaced as patches arrive, so read them through the page, not handles.
     let title = "document.querySelector('[data-region=nodes] .card h3').textContent";
     wait_js(&c, title, 5, |v| {
@@ -260,26 +270,41 @@ center_freq_hz = 433920000
     c.close_window().await.unwrap();
     c.switch_to_window(original).await.unwrap();
 
+    // Rooms: create one from the form; the page lists it without a reload.
+    c.goto(&format!("{base}/rooms")).await.unwrap();
+    connected(&c, 10).await;
+    let id = c
+        .find(Locator::Css(
+            "form[data-live-submit='rooms.create'] input[name=id]",
+        ))
+        .await
+        .unwrap();
+    id.send_keys("night-shift").await.unwrap();
+    click(&c, "form[data-live-submit='rooms.create'] button").await;
+    wait_js(
+        &c,
+        "document.querySelector('[data-region=rooms]').textContent",
+        10,
+        |v| v.as_str().is_some_and(|t| t.contains("night-shift")),
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.getElementById('toasts').textContent",
+        5,
+        |v| v.as_str().is_some_and(|t| t.contains("kept here now")),
+    )
+    .await;
+
     for page in ["rooms", "artifacts", "events"] {
         c.goto(&format!("{base}/{page}")).await.unwrap();
-        wait_js(
-            &c,
-            "window.fieldmesh && window.fieldmesh.connected",
-            10,
-            |v| v == &json!(true),
-        )
-        .await;
+        connected(&c, 10).await;
         shot(&c, page).await;
     }
     // The Events page filters on the server: choose a kind, and only that kind is listed.
     let kind = c.find(Locator::Css("select[name=kind]")).await.unwrap();
     kind.select_by_value("heartbeat").await.unwrap();
-    c.find(Locator::Css("form.filter button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.filter button").await;
     wait_js(
         &c,
         "[...document.querySelectorAll('table.events tr td:nth-child(2)')].map(t => t.textContent)",

@@ -1,7 +1,8 @@
 //! The page socket (`/live/...`) without a browser: a refused socket is closed with 1008 and
 //! the reason (no token, a bad token, an unknown page); a logged-in one gets the page's
 //! regions, then patches; malformed, oversized and unknown messages get an error back and
-//! the socket and node go on; server-side filters change what the Events page lists.
+//! the socket and node go on; server-side filters change what the Events page lists; a
+//! measurement sensor's panel in view gets its samples as binary frames, and only then.
 
 mod common;
 
@@ -99,6 +100,52 @@ fn refused_sockets_say_why_and_a_view_survives_bad_messages() {
 
     // The node is fine: its API answers.
     assert_eq!(get(&format!("http://{http}/api/v1/node")).0, 200);
+    drop(s);
+    terminate(&node);
+    assert!(wait_exit(&mut node, std::time::Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn a_measurement_panel_in_view_gets_its_samples_as_binary_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = spawn_node(&write_config(dir.path(), "[mesh]\nenabled = false\n"));
+    let http = wait_for_node(&dir.path().join("data"), &mut node);
+    let mut s = ws::connect(
+        &format!("ws://{http}/live/sensors/hr-1"),
+        Some(&bearer(&http)),
+    );
+    assert_eq!(next(&mut s)["t"], "patch");
+    // Scrolled away: no samples (patches only) for a while.
+    send(&mut s, json!({"t": "in_view", "sensors": []}));
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_millis(700) {
+        if let tungstenite::Message::Binary(b) = s.read().unwrap() {
+            panic!(
+                "a frame for a panel out of view: {:?}",
+                &b[..4.min(b.len())]
+            );
+        }
+    }
+    send(
+        &mut s,
+        json!({"t": "visibility", "visible": true, "focused": true}),
+    );
+    send(&mut s, json!({"t": "in_view", "sensors": ["hr-1"]}));
+    let frame = loop {
+        if let tungstenite::Message::Binary(b) = s.read().unwrap() {
+            break b;
+        }
+    };
+    // 'M', id length, id, then t0 µs, rate, channels, count, values.
+    assert_eq!(frame[0], b'M');
+    let n = frame[1] as usize;
+    assert_eq!(&frame[2..2 + n], b"hr-1");
+    let body = &frame[2 + n..];
+    let count = u32::from_le_bytes(body[13..17].try_into().unwrap()) as usize;
+    assert!(count >= 1);
+    assert_eq!(body.len(), 17 + 4 * count);
+    let first = f32::from_le_bytes(body[17..21].try_into().unwrap());
+    assert!((20.0..250.0).contains(&first), "a heart rate: {first}");
     drop(s);
     terminate(&node);
     assert!(wait_exit(&mut node, std::time::Duration::from_secs(10)).is_some());

@@ -109,11 +109,68 @@ fn three_nodes_form_a_mesh_by_ticket_and_see_each_others_events() {
         assert!(t0.elapsed() < Duration::from_secs(10), "directory: {v}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    rooms_are_created_and_joined_by_ticket(&a_http, &http_of(&dirs[1]), &dirs[1]);
     for child in std::iter::once(&mut a).chain(others.iter_mut()) {
         terminate(child);
         let exit = wait_exit(child, Duration::from_secs(10)).expect("stops on SIGTERM");
         assert!(exit.success());
     }
+}
+
+fn http_of(dir: &Path) -> String {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("data/node.json")).unwrap()).unwrap();
+    v["http_addr"].as_str().unwrap().to_string()
+}
+
+/// a creates a room over the API; b joins it with the ticket the directory lists; b
+/// remembers it for its next start. Bad ids, duplicates and unknown tickets are refused.
+fn rooms_are_created_and_joined_by_ticket(a_http: &str, b_http: &str, b_dir: &Path) {
+    let created = post_json(
+        &format!("http://{a_http}/api/v1/rooms"),
+        serde_json::json!({"id": "ops", "name": "Operations"}),
+    );
+    assert_eq!(created.0, 201, "{created:?}");
+    let again = post_json(
+        &format!("http://{a_http}/api/v1/rooms"),
+        serde_json::json!({"id": "ops"}),
+    );
+    assert_eq!(again.0, 409, "{again:?}");
+    let bad = post_json(
+        &format!("http://{a_http}/api/v1/rooms"),
+        serde_json::json!({"id": "no spaces please"}),
+    );
+    assert_eq!(bad.0, 400, "{bad:?}");
+    let t0 = Instant::now();
+    let ticket = loop {
+        let (_, body) = get(&format!("http://{b_http}/api/v1/mesh"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let rooms = v["rooms"].as_array().cloned().unwrap_or_default();
+        if let Some(r) = rooms.iter().find(|r| r["id"] == "ops") {
+            assert_eq!(r["name"], "Operations");
+            break r["ticket"].as_str().unwrap().to_string();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "room not listed: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let unknown = post_json(
+        &format!("http://{b_http}/api/v1/rooms/join"),
+        serde_json::json!({"ticket": "docaaaa-not-a-room"}),
+    );
+    assert_eq!(unknown.0, 404, "{unknown:?}");
+    assert!(unknown.1.contains("unknown ticket"), "{unknown:?}");
+    let joined = post_json(
+        &format!("http://{b_http}/api/v1/rooms/join"),
+        serde_json::json!({ "ticket": ticket }),
+    );
+    assert_eq!(joined.0, 201, "{joined:?}");
+    let (_, body) = get(&format!("http://{b_http}/api/v1/rooms"));
+    assert!(body.contains("\"ops\""), "{body}");
+    let kept = std::fs::read_to_string(b_dir.join("data/rooms.json")).unwrap();
+    assert!(kept.contains("Operations"), "{kept}");
 }
 
 #[test]

@@ -78,6 +78,19 @@ impl Directory {
         Ok(Self { doc, blobs })
     }
 
+    /// Rewrites this node's own entry (e.g. its room list grew).
+    pub(crate) async fn set_member(
+        &self,
+        author: AuthorId,
+        me: &MemberInfo,
+    ) -> Result<(), MeshError> {
+        self.doc
+            .set_bytes(author, format!("members/{}", me.id), encode(me))
+            .await
+            .map(|_| ())
+            .map_err(|e| MeshError::Endpoint(format!("mesh directory: {e}")))
+    }
+
     /// Lists room `entry` (written by every node that keeps it; the latest wins).
     pub(crate) async fn add_room(
         &self,

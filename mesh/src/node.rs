@@ -249,10 +249,10 @@ impl MeshNode {
             &about,
         )
         .await?;
+        let at = my_addrs
+            .iter()
+            .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));
         if let Some(rooms) = &rooms {
-            let at = my_addrs
-                .iter()
-                .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));
             for (id, _) in &rooms.slots {
                 let entry = crate::RoomEntry {
                     id: id.to_string(),
@@ -277,8 +277,14 @@ impl MeshNode {
             let updates = rooms.updates.resubscribe();
             tasks.push(tokio::spawn(crate::live::follow_viewers(watcher, updates)));
             let blobs = artifacts.blobs().clone();
+            let listing = crate::rooms::RoomListing {
+                directory: directory.clone(),
+                about: about.clone(),
+                at,
+            };
             tasks.extend(
-                crate::rooms::mirror(&docs, blobs, author, &secret, &members, me, rooms).await?,
+                crate::rooms::mirror(&docs, blobs, author, &secret, &members, me, rooms, listing)
+                    .await?,
             );
         }
         Ok(Self {

@@ -4,6 +4,7 @@
 //! other nodes' come back to the room's actor as [`RoomMsg::Remote`].
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fieldmesh_actors::model::RoomId;
@@ -32,6 +33,19 @@ pub struct MeshRooms {
     pub debounce: Duration,
     /// Rooms' names for people (the id where missing).
     pub names: BTreeMap<RoomId, String>,
+    /// Rooms this node starts keeping while it runs (created or joined).
+    pub added: Option<broadcast::Receiver<fieldmesh_actors::rooms::KeptRoom>>,
+}
+
+/// What a room added at run time needs from the mesh: its document, opened and synced, and
+/// its listing in the directory (with this node's entry naming it).
+pub(crate) struct RoomListing {
+    /// The directory.
+    pub directory: crate::Directory,
+    /// This node's directory entry (its room list grows).
+    pub about: crate::MemberInfo,
+    /// Where other nodes sync room documents from us.
+    pub at: EndpointAddr,
 }
 
 fn namespace(secret: &[u8; 32], room: &RoomId) -> NamespaceSecret {
@@ -79,7 +93,32 @@ pub(crate) fn peers(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
         .collect()
 }
 
-/// Opens every room's document, syncs it with the members and starts mirroring.
+/// Room documents open here, by room.
+type OpenDocs = Arc<Mutex<BTreeMap<RoomId, Doc>>>;
+
+/// Opens room `room`'s document, syncs it with `peers` and sends other nodes' entries to its
+/// actor (the task returned).
+async fn open_room(
+    docs: &Docs,
+    blobs: iroh_blobs::api::Store,
+    secret: &[u8; 32],
+    peers: Vec<EndpointAddr>,
+    room: &RoomId,
+    slot: Slot<RoomMsg>,
+) -> Result<(Doc, JoinHandle<()>), MeshError> {
+    let err = |e: anyhow::Error| MeshError::Endpoint(format!("room document {room}: {e}"));
+    let doc = docs
+        .import_namespace(Capability::Write(namespace(secret, room)))
+        .await
+        .map_err(err)?;
+    doc.start_sync(peers).await.map_err(err)?;
+    let events = doc.subscribe().await.map_err(err)?;
+    Ok((doc, tokio::spawn(apply_remote(events, blobs, slot))))
+}
+
+/// Opens every room's document, syncs it with the members and starts mirroring; rooms
+/// added later are opened, mirrored and listed in the directory as they come.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn mirror(
     docs: &Docs,
     blobs: iroh_blobs::api::Store,
@@ -88,28 +127,106 @@ pub(crate) async fn mirror(
     members: &Members,
     me: EndpointId,
     rooms: MeshRooms,
+    listing: RoomListing,
 ) -> Result<Vec<JoinHandle<()>>, MeshError> {
-    let err = |e: anyhow::Error| MeshError::Endpoint(format!("room documents: {e}"));
-    let peers = peers(members, me);
-    let mut by_room = BTreeMap::new();
+    let open: OpenDocs = Arc::default();
     let mut tasks = Vec::new();
     for (room, slot) in rooms.slots {
-        let doc = docs
-            .import_namespace(Capability::Write(namespace(secret, &room)))
-            .await
-            .map_err(err)?;
-        doc.start_sync(peers.clone()).await.map_err(err)?;
-        let events = doc.subscribe().await.map_err(err)?;
-        tasks.push(tokio::spawn(apply_remote(events, blobs.clone(), slot)));
-        by_room.insert(room, doc);
+        let (doc, task) =
+            open_room(docs, blobs.clone(), secret, peers(members, me), &room, slot).await?;
+        tasks.push(task);
+        open.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(room, doc);
     }
     tasks.push(tokio::spawn(write_local(
         rooms.updates,
-        by_room,
+        open.clone(),
         author_id,
         rooms.debounce,
     )));
+    if let Some(added) = rooms.added {
+        let follow = FollowAdded {
+            docs: docs.clone(),
+            blobs,
+            author: author_id,
+            secret: *secret,
+            members: members.clone(),
+            me,
+            open,
+            listing,
+        };
+        tasks.push(tokio::spawn(follow.run(added)));
+    }
     Ok(tasks)
+}
+
+/// Mirrors rooms added while the node runs.
+struct FollowAdded {
+    docs: Docs,
+    blobs: iroh_blobs::api::Store,
+    author: AuthorId,
+    secret: [u8; 32],
+    members: Members,
+    me: EndpointId,
+    open: OpenDocs,
+    listing: RoomListing,
+}
+
+impl FollowAdded {
+    async fn run(mut self, mut added: broadcast::Receiver<fieldmesh_actors::rooms::KeptRoom>) {
+        let mut tasks = Vec::new();
+        loop {
+            let (room, name, slot) = match added.recv().await {
+                Ok(r) => r,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "rooms added faster than the mesh followed");
+                    continue;
+                }
+                Err(_) => break,
+            };
+            match self.add(&room, name, slot).await {
+                Ok(task) => tasks.push(task),
+                Err(e) => tracing::warn!(%room, error = %e, "room not mirrored"),
+            }
+        }
+        for t in tasks {
+            t.abort();
+        }
+    }
+
+    async fn add(
+        &mut self,
+        room: &RoomId,
+        name: String,
+        slot: Slot<RoomMsg>,
+    ) -> Result<JoinHandle<()>, MeshError> {
+        let peers = peers(&self.members, self.me);
+        let (doc, task) = open_room(
+            &self.docs,
+            self.blobs.clone(),
+            &self.secret,
+            peers,
+            room,
+            slot,
+        )
+        .await?;
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(room.clone(), doc);
+        let l = &mut self.listing;
+        let entry = crate::RoomEntry {
+            id: room.to_string(),
+            name,
+            ticket: ticket(&self.secret, room, l.at.clone()).to_string(),
+        };
+        l.directory.add_room(self.author, &entry).await?;
+        l.about.rooms.push(room.to_string());
+        l.directory.set_member(self.author, &l.about).await?;
+        tracing::info!(%room, "room mirrored");
+        Ok(task)
+    }
 }
 
 /// Other nodes' entries → the room's actor.
@@ -156,7 +273,7 @@ async fn apply_remote(
 /// This node's room changes → the documents, a batch after each quiet spell.
 async fn write_local(
     mut updates: broadcast::Receiver<RoomUpdate>,
-    docs: BTreeMap<RoomId, Doc>,
+    docs: OpenDocs,
     author: AuthorId,
     debounce: Duration,
 ) {
@@ -180,7 +297,12 @@ async fn write_local(
             batch.insert((u.room.clone(), key_of(&u.change)), u.change);
         }
         for ((room, key), change) in batch {
-            if let Some(doc) = docs.get(&room)
+            let doc = docs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&room)
+                .cloned();
+            if let Some(doc) = doc
                 && let Err(e) = doc.set_bytes(author, key, encode(&change)).await
             {
                 tracing::warn!(%room, error = %e, "could not write a room change");

@@ -98,3 +98,78 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
         m.runtime.shutdown().await;
     }
 }
+
+/// A room created on one node while it runs is listed in the directory with its ticket;
+/// another node joins it (by the id the ticket is listed under) and a hint set on the
+/// first reaches the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_created_while_running_is_listed_and_joined() {
+    use fieldmesh_actors::model::RoomId;
+    use fieldmesh_actors::rooms::RoomConfig;
+    let a = member(MeshJoin::Create, vec![]).await;
+    let b = member(MeshJoin::Ticket(a.mesh.ticket()), vec![]).await;
+    let id = RoomId::new("ward-2").unwrap();
+    let cfg = RoomConfig {
+        id: id.clone(),
+        name: "Ward 2".into(),
+    };
+    a.runtime.room_keeper().add(cfg.clone()).await.unwrap();
+    let again = a.runtime.room_keeper().add(cfg.clone()).await.unwrap_err();
+    assert!(again.contains("already"), "{again}");
+
+    // Listed (with a ticket) where b can see it, and a's entry names it.
+    let t0 = Instant::now();
+    let entry = loop {
+        let rooms = b.mesh.directory().rooms().await.unwrap();
+        if let Some(r) = rooms.iter().find(|r| r.id == "ward-2") {
+            break r.clone();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "not listed: {rooms:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(entry.name, "Ward 2");
+    assert!(entry.ticket.parse::<iroh_docs::DocTicket>().is_ok());
+    let t0 = Instant::now();
+    loop {
+        let members = b.mesh.directory().members().await.unwrap();
+        let me = a.mesh.id().to_string();
+        if members
+            .iter()
+            .any(|m| m.id == me && m.rooms.contains(&"ward-2".to_string()))
+        {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "{members:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    b.runtime.room_keeper().add(cfg).await.unwrap();
+    let on = |m: &Member| m.runtime.rooms()[&id].current().expect("room actor");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sensor = SensorId::new("sdr-9").unwrap();
+    on(&a)
+        .cast(RoomMsg::SetAttention {
+            sensor: sensor.clone(),
+            viewer: "alice@a".into(),
+            level: AttentionLevel::Medium,
+            ttl: Duration::from_secs(60),
+        })
+        .unwrap();
+    let t0 = Instant::now();
+    while ractor::call!(on(&b), RoomMsg::Effective, sensor.clone()).unwrap()
+        != AttentionLevel::Medium
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the hint never reached b"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for m in [a, b] {
+        m.mesh.shutdown().await;
+        m.runtime.shutdown().await;
+    }
+}

@@ -177,3 +177,14 @@ pub fn post(url: &str) -> (u16, String) {
     let body = r.body_mut().read_to_string().unwrap_or_default();
     (r.status().as_u16(), body)
 }
+
+/// POST (logged in) with a JSON body, returning (status, body).
+pub fn post_json(url: &str, body: serde_json::Value) -> (u16, String) {
+    let mut r = agent()
+        .post(url)
+        .header("authorization", &bearer(url))
+        .send_json(body)
+        .unwrap();
+    let text = r.body_mut().read_to_string().unwrap_or_default();
+    (r.status().as_u16(), text)
+}

@@ -50,6 +50,15 @@ pub struct NodeInfo {
     pub sensors: Vec<String>,
 }
 
+/// Adds a room to the running node (and remembers it), or says why not.
+pub type RoomAdd = Arc<
+    dyn Fn(
+            fieldmesh_actors::rooms::RoomConfig,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// A new receiver of the store's commits (each the events of one commit).
 pub type CommitFeed = Arc<
     dyn Fn() -> tokio::sync::broadcast::Receiver<Arc<[fieldmesh_actors::model::Event]>>
@@ -84,13 +93,10 @@ pub struct ApiState {
     pub captures: captures::Captures,
     /// The sensors this node runs.
     pub sensors: Arc<Vec<fieldmesh_actors::sensors::SensorConfig>>,
-    /// The rooms this node keeps.
-    pub rooms: Arc<
-        Vec<(
-            fieldmesh_actors::model::RoomId,
-            fieldmesh_actors::supervision::Slot<fieldmesh_actors::rooms::RoomMsg>,
-        )>,
-    >,
+    /// The rooms this node keeps (configured, created, joined).
+    pub rooms: Arc<fieldmesh_actors::rooms::RoomRegistry>,
+    /// How a room is added while the node runs (and remembered for its next start).
+    pub keep_room: RoomAdd,
     /// Where ingest hands IQ01 frames to SDR sensors fed by devices.
     pub inlets: Arc<fieldmesh_actors::sensors::IqInlets>,
     /// Every commit's events from now on (the dashboard follows the store with it).
@@ -143,7 +149,8 @@ pub fn router(state: ApiState) -> Router {
             )),
         )
         .route("/api/v1/captures/{id}", get(captures::status))
-        .route("/api/v1/rooms", get(rooms::list))
+        .route("/api/v1/rooms", get(rooms::list).post(rooms::create))
+        .route("/api/v1/rooms/join", post(rooms::join))
         .route("/api/v1/rooms/{id}/attention", post(rooms::attention))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

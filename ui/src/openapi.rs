@@ -189,6 +189,20 @@ pub const ROUTES: &[Route] = &[
     ),
     (
         "post",
+        "/api/v1/rooms",
+        Access::Login,
+        "{id, name} → keep a new room here (its document shared with the mesh) → 201 {id}; 400 bad id, 409 kept already.",
+        &[(201, "created"), BAD, AUTH, (409, "kept already")],
+    ),
+    (
+        "post",
+        "/api/v1/rooms/join",
+        Access::Login,
+        "{ticket} → keep the room the mesh directory lists under that ticket → 201 {id}; 404 unknown ticket, 503 not in a mesh.",
+        &[(201, "joined"), BAD, AUTH, MISSING, (503, "not in a mesh")],
+    ),
+    (
+        "post",
         "/api/v1/rooms/{id}/attention",
         Access::Login,
         "A viewer's hint {sensor, viewer, level, ttl_ms}.",

@@ -51,6 +51,29 @@ pub enum NodeError {
     Spawn(String),
 }
 
+/// Adds rooms to a running node (cheap to clone).
+#[derive(Clone)]
+pub struct RoomKeeper(ActorRef<NodeMsg>);
+
+impl RoomKeeper {
+    /// Keeps one more room from now on, its actor supervised like the configured ones.
+    pub async fn add(&self, room: RoomConfig) -> Result<(), String> {
+        let call = self
+            .0
+            .call(
+                |reply| NodeMsg::AddRoom(room, reply),
+                Some(Duration::from_secs(5)),
+            )
+            .await
+            .map_err(|e| format!("the node did not answer: {e}"))?;
+        match call {
+            ractor::rpc::CallResult::Success(r) => r,
+            ractor::rpc::CallResult::Timeout => Err("the node did not answer in 5 s".into()),
+            ractor::rpc::CallResult::SenderError => Err("the node is stopping".into()),
+        }
+    }
+}
+
 /// A running node's actors.
 pub struct NodeRuntime {
     spec: NodeSpec,
@@ -78,11 +101,7 @@ impl NodeRuntime {
         let slots = NodeSlots {
             store: Slot::new(),
             sensors: Slot::new(),
-            rooms: spec
-                .rooms
-                .iter()
-                .map(|r| (r.id.clone(), Slot::new()))
-                .collect(),
+            rooms: Default::default(),
             heartbeat: Slot::new(),
             display: Default::default(),
             inlets: Default::default(),
@@ -126,6 +145,16 @@ impl NodeRuntime {
         self.slots.display.clone()
     }
 
+    /// The rooms kept here now (configured, created, joined), and rooms as they are added.
+    pub fn room_registry(&self) -> Arc<crate::rooms::RoomRegistry> {
+        self.slots.rooms.clone()
+    }
+
+    /// A handle that adds rooms to this node while it runs.
+    pub fn room_keeper(&self) -> RoomKeeper {
+        RoomKeeper(self.supervisor.clone())
+    }
+
     /// Where adapters hand IQ to ingest-fed SDR sensors.
     pub fn inlets(&self) -> Arc<crate::sensors::IqInlets> {
         self.slots.inlets.clone()
@@ -153,7 +182,8 @@ impl NodeRuntime {
 
     /// Room actors, by room.
     pub fn rooms(&self) -> BTreeMap<RoomId, Slot<RoomMsg>> {
-        self.slots.rooms.iter().cloned().collect()
+        let rooms = self.slots.rooms.list().into_iter();
+        rooms.map(|(id, _, slot)| (id, slot)).collect()
     }
 
     /// The sensor supervisor.

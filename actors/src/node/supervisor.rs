@@ -11,7 +11,7 @@ use super::heartbeat::Heartbeat;
 use crate::metrics::NodeMetrics;
 use crate::model::SensorId;
 use crate::pipeline::{StageActor, StageArgs, StageMsg, StoreOutlet};
-use crate::rooms::{RoomActor, RoomArgs, RoomMsg, RoomState};
+use crate::rooms::{RoomActor, RoomArgs, RoomConfig, RoomMsg, RoomRegistry, RoomState};
 use crate::sensors::{
     DRAIN_TIMEOUT, SensorArgs, SensorSupervisor, SensorSupervisorArgs, SensorSupervisorMsg,
     StageName,
@@ -27,6 +27,9 @@ pub enum NodeMsg {
     Shutdown(RpcReplyPort<()>),
     /// Fault injection: make a stage of a sensor panic.
     Crash(SensorId, StageName),
+    /// Keep one more room (created here or joined from elsewhere); refused when it is kept
+    /// already or its actor does not start.
+    AddRoom(RoomConfig, RpcReplyPort<Result<(), String>>),
 }
 
 impl Message for NodeMsg {}
@@ -38,8 +41,8 @@ pub struct NodeSlots {
     pub store: Slot<StoreMsg>,
     /// The sensor supervisor.
     pub sensors: Slot<SensorSupervisorMsg>,
-    /// Room actors, by room.
-    pub rooms: Vec<(crate::model::RoomId, Slot<RoomMsg>)>,
+    /// The rooms kept here, each with its actor's slot.
+    pub rooms: Arc<RoomRegistry>,
     /// The heartbeat stage.
     pub heartbeat: Slot<StageMsg<()>>,
     /// Live display data of every sensor.
@@ -70,6 +73,42 @@ pub struct NodeArgs {
 pub struct NodeState {
     children: Children,
     slots: NodeSlots,
+    client: StoreClient,
+}
+
+/// Adds room `room` (with `sensors` in it) as a child; returns its index.
+fn add_room(
+    children: &mut Children,
+    slots: &NodeSlots,
+    client: &StoreClient,
+    room: &RoomConfig,
+    sensors: Vec<SensorId>,
+    slot: Slot<RoomMsg>,
+) -> usize {
+    let state = RoomState::new(room, sensors);
+    let c = client.clone();
+    let updates = slots.room_updates.clone();
+    let board = slots.attention.clone();
+    children.add_actor(
+        format!("room {}", room.id),
+        slot,
+        || RoomActor,
+        move || RoomArgs {
+            state: state.clone(),
+            store: c.clone(),
+            updates: updates.clone(),
+            board: board.clone(),
+        },
+    )
+}
+
+/// A room's name for people (its id when it has none).
+fn name_of(room: &RoomConfig) -> String {
+    if room.name.is_empty() {
+        room.id.to_string()
+    } else {
+        room.name.clone()
+    }
 }
 
 /// The root supervisor of one node.
@@ -128,27 +167,16 @@ impl Actor for NodeSupervisor {
             },
         );
 
-        for (room, (id, slot)) in spec.rooms.iter().zip(&slots.rooms) {
+        for room in &spec.rooms {
             let sensors = spec
                 .sensors
                 .iter()
-                .filter(|s| s.room.as_ref() == Some(id))
-                .map(|s| s.id.clone());
-            let state = RoomState::new(room, sensors);
-            let c = client.clone();
-            let updates = slots.room_updates.clone();
-            let board = slots.attention.clone();
-            children.add_actor(
-                format!("room {id}"),
-                slot.clone(),
-                || RoomActor,
-                move || RoomArgs {
-                    state: state.clone(),
-                    store: c.clone(),
-                    updates: updates.clone(),
-                    board: board.clone(),
-                },
-            );
+                .filter(|s| s.room.as_ref() == Some(&room.id))
+                .map(|s| s.id.clone())
+                .collect();
+            let slot = Slot::new();
+            add_room(&mut children, &slots, &client, room, sensors, slot.clone());
+            slots.rooms.insert(room.id.clone(), name_of(room), slot);
         }
 
         let (role, n, every, m) = (
@@ -175,7 +203,11 @@ impl Actor for NodeSupervisor {
             },
         );
         children.start_all(&myself.get_cell()).await?;
-        Ok(NodeState { children, slots })
+        Ok(NodeState {
+            children,
+            slots,
+            client,
+        })
     }
 
     async fn handle(
@@ -190,6 +222,32 @@ impl Actor for NodeSupervisor {
                 if let Some(s) = state.slots.sensors.current() {
                     let _ = s.cast(SensorSupervisorMsg::Crash(sensor, stage));
                 }
+            }
+            NodeMsg::AddRoom(room, reply) => {
+                let out = if state.slots.rooms.get(&room.id).is_some() {
+                    Err(format!("room {} is kept here already", room.id))
+                } else {
+                    let slot = Slot::new();
+                    let i = add_room(
+                        &mut state.children,
+                        &state.slots,
+                        &state.client,
+                        &room,
+                        Vec::new(),
+                        slot.clone(),
+                    );
+                    match state.children.start(i, &myself.get_cell()).await {
+                        Ok(()) => {
+                            state
+                                .slots
+                                .rooms
+                                .insert(room.id.clone(), name_of(&room), slot);
+                            Ok(())
+                        }
+                        Err(e) => Err(format!("room {}: {e}", room.id)),
+                    }
+                };
+                let _ = reply.send(out);
             }
             NodeMsg::Shutdown(reply) => {
                 state.children.set_stopping();
@@ -206,7 +264,7 @@ impl Actor for NodeSupervisor {
                 if let Some(h) = slots.heartbeat.current() {
                     let _ = h.stop_and_wait(None, Some(DRAIN_TIMEOUT)).await;
                 }
-                for (_, room) in &slots.rooms {
+                for (_, _, room) in slots.rooms.list() {
                     if let Some(r) = room.current() {
                         let _ = r.stop_and_wait(None, Some(Duration::from_secs(1))).await;
                     }

@@ -4,10 +4,12 @@
 
 mod actor;
 mod attention;
+mod registry;
 mod state;
 mod viewing;
 
 pub use actor::{RoomActor, RoomArgs, RoomMsg};
 pub use attention::{AttentionBoard, AttentionFollower, AttentionTable, BatchRule};
+pub use registry::{KeptRoom, RoomRegistry};
 pub use state::{AttentionHint, RoomChange, RoomConfig, RoomState, RoomUpdate};
 pub use viewing::LocalViewing;

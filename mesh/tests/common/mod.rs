@@ -143,6 +143,7 @@ pub async fn member(how: MeshJoin, sensors: Vec<SensorConfig>) -> Member {
             updates: runtime.room_updates(),
             debounce: Duration::from_millis(100),
             names: [(RoomId::new("ward").unwrap(), "Ward".to_string())].into(),
+            added: Some(runtime.room_registry().added()),
         }),
         display: Some(runtime.display()),
         sensors: sensor_ids,

@@ -181,6 +181,7 @@ impl LiveHub {
                     match got {
                         Ok(batch) => {
                             observed.observe(&batch, now);
+                            feed_charts(&state, &batch);
                             for (key, t) in topics.iter_mut() {
                                 if batch.iter().any(|e| touches(key, e)) {
                                     t.dirty_since.get_or_insert(now);
@@ -227,6 +228,22 @@ pub(crate) struct ViewGuard(Arc<AtomicUsize>);
 impl Drop for ViewGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// This node's measurement batches → its sensors' live sample streams (what the chart of
+/// a measurement sensor in view draws; other nodes' arrive through the mesh).
+fn feed_charts(state: &ApiState, batch: &[Event]) {
+    for e in batch {
+        if e.kind() == EventKind::MeasurementBatch
+            && e.origin == state.node.id
+            && let Some(sensor) = &e.sensor
+        {
+            let _ = state
+                .display
+                .samples_sender(sensor)
+                .send(Arc::new(e.clone()));
+        }
     }
 }
 

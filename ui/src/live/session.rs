@@ -177,6 +177,21 @@ impl Session {
             }),
             "artifacts.fetch" => return self.fetch(socket, value.get("hash")).await,
             "rooms.join" => return self.join(socket, value.get("room")).await,
+            "rooms.create" | "rooms.join_ticket" => {
+                let empty = String::new();
+                let field = |k: &str| value.get(k).unwrap_or(&empty);
+                let done = match name {
+                    "rooms.create" => {
+                        crate::rooms::create_room(&self.state, field("id"), field("name")).await
+                    }
+                    _ => crate::rooms::join_room(&self.state, field("ticket")).await,
+                };
+                let msg = match done {
+                    Ok(id) => protocol::flash("info", &format!("room {id} is kept here now")),
+                    Err(e) => protocol::flash("error", &e.1),
+                };
+                return send_text(socket, msg).await;
+            }
             other => return send_text(socket, error(&format!("unknown event {other:?}"))).await,
         };
         match next {
@@ -245,12 +260,10 @@ impl Session {
     }
 
     async fn join(&mut self, socket: &mut WebSocket, room: Option<&String>) -> bool {
-        let slot = self
-            .state
-            .rooms
-            .iter()
-            .find(|(r, _)| Some(r.as_str()) == room.map(String::as_str))
-            .and_then(|(_, s)| s.current());
+        let slot = room
+            .and_then(|r| fieldmesh_actors::model::RoomId::new(r).ok())
+            .and_then(|r| self.state.rooms.get(&r))
+            .and_then(|s| s.current());
         let msg = match slot {
             Some(actor) => match actor.cast(RoomMsg::Join(self.user.clone())) {
                 Ok(()) => protocol::flash("info", "joined"),
@@ -289,11 +302,12 @@ impl Session {
     fn set_hints(&self, hints: Vec<(SensorId, AttentionLevel)>) {
         for (sensor, level) in hints {
             let local = self.state.sensors.iter().find(|s| s.id == sensor);
-            let rooms = self.state.rooms.iter().filter(|(r, _)| match local {
+            let rooms = self.state.rooms.list();
+            let rooms = rooms.iter().filter(|(r, _, _)| match local {
                 Some(cfg) => cfg.room.as_ref() == Some(r),
                 None => true,
             });
-            for (_, slot) in rooms {
+            for (_, _, slot) in rooms {
                 if let Some(actor) = slot.current() {
                     let _ = actor.cast(RoomMsg::SetAttention {
                         sensor: sensor.clone(),

@@ -56,7 +56,7 @@ pub(super) fn viewers_of(room: &RoomState, sensor: &str, now_us: u64) -> Vec<Vie
 /// Snapshots of every room this node keeps.
 pub(super) async fn snapshots(cx: &RenderCtx<'_>) -> Vec<RoomState> {
     let mut out = Vec::new();
-    for (_, slot) in cx.state.rooms.iter() {
+    for (_, _, slot) in cx.state.rooms.list() {
         if let Some(actor) = slot.current()
             && let Ok(room) = ractor::call!(actor, RoomMsg::Snapshot)
         {
