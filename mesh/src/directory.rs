@@ -84,11 +84,8 @@ impl Directory {
         author: AuthorId,
         me: &MemberInfo,
     ) -> Result<(), MeshError> {
-        self.doc
-            .set_bytes(author, format!("members/{}", me.id), encode(me))
+        self.put(author, format!("members/{}", me.id), encode(me))
             .await
-            .map(|_| ())
-            .map_err(|e| MeshError::Endpoint(format!("mesh directory: {e}")))
     }
 
     /// Lists room `entry` (written by every node that keeps it; the latest wins).
@@ -97,8 +94,13 @@ impl Directory {
         author: AuthorId,
         entry: &RoomEntry,
     ) -> Result<(), MeshError> {
+        self.put(author, format!("rooms/{}", entry.id), encode(entry))
+            .await
+    }
+
+    async fn put(&self, author: AuthorId, key: String, value: Vec<u8>) -> Result<(), MeshError> {
         self.doc
-            .set_bytes(author, format!("rooms/{}", entry.id), encode(entry))
+            .set_bytes(author, key, value)
             .await
             .map(|_| ())
             .map_err(|e| MeshError::Endpoint(format!("mesh directory: {e}")))
