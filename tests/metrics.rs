@@ -15,7 +15,9 @@ fn metrics_are_prometheus_text_that_promtool_accepts() {
     let config = write_config(root.path(), "");
     let mut node = spawn_node(&config);
     let http = wait_for_node(&root.path().join("data"), &mut node);
-    // Let some events be stored first.
+    // One dashboard page open, and some events stored first.
+    let mut view = common::ws::connect(&format!("ws://{http}/live"), Some(&bearer(&http)));
+    assert_eq!(common::ws::next(&mut view)["t"], "patch");
     std::thread::sleep(std::time::Duration::from_millis(800));
     let mut r = agent()
         .get(&format!("http://{http}/metrics"))
@@ -39,6 +41,7 @@ fn metrics_are_prometheus_text_that_promtool_accepts() {
         "fieldmesh_restarts_total 0",
         "fieldmesh_mesh_members 1",
         "fieldmesh_mesh_sync_lag_events 0",
+        "fieldmesh_dashboard_views 1",
     ] {
         assert!(body.contains(needle), "no {needle} in\n{body}");
     }

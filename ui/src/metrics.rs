@@ -174,6 +174,12 @@ pub fn families(state: &ApiState) -> Vec<MetricFamily> {
             })
             .collect(),
     ));
+    out.push(family(
+        "fieldmesh_dashboard_views",
+        "Open dashboard pages (page sockets) on this node.",
+        GAUGE,
+        vec![value(GAUGE, &[], state.live.views() as f64)],
+    ));
     let ing = &state.ingest;
     let get =
         |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed) as f64;
