@@ -98,6 +98,52 @@ fn refused_sockets_say_why_and_a_view_survives_bad_messages() {
     assert!(later["v"].as_u64().unwrap() > v0);
     assert!(later["at"].as_u64().unwrap() > 0);
 
+    // A hidden tab is sent no changes; shown again, it gets the page as it is now at once.
+    send(
+        &mut s,
+        json!({"t": "visibility", "visible": false, "focused": false}),
+    );
+    // (A patch already on its way may still arrive; after that, silence.)
+    let quiet_from = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    let timeout = |s: &ws::Ws, ms| {
+        if let tungstenite::stream::MaybeTlsStream::Plain(t) = s.get_ref() {
+            t.set_read_timeout(Some(std::time::Duration::from_millis(ms)))
+                .unwrap();
+        }
+    };
+    timeout(&s, 100);
+    while std::time::Instant::now() < quiet_from + std::time::Duration::from_millis(1200) {
+        let m = match s.read() {
+            Ok(m) => m,
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                continue;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        if std::time::Instant::now() > quiet_from && m.is_text() {
+            let v: serde_json::Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
+            assert_ne!(v["t"], "patch", "a hidden tab got a change: {v}");
+        }
+    }
+    timeout(&s, 10_000);
+    send(
+        &mut s,
+        json!({"t": "visibility", "visible": true, "focused": false}),
+    );
+    let t0 = std::time::Instant::now();
+    let caught_up = next_of(&mut s, "patch");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(
+        caught_up["regions"]["list"]
+            .as_str()
+            .unwrap()
+            .contains("<td>heartbeat</td>")
+    );
+
     // The node is fine: its API answers.
     assert_eq!(get(&format!("http://{http}/api/v1/node")).0, 200);
     drop(s);

@@ -41,6 +41,11 @@ impl ViewerAttention {
         self.in_view.retain(|s| self.panels.contains(s));
     }
 
+    /// Whether the tab is visible.
+    pub fn visible(&self) -> bool {
+        self.visible
+    }
+
     /// Whether the page has sensor panels (or hints still to withdraw).
     pub fn has_panels(&self) -> bool {
         !self.panels.is_empty() || !self.sent.is_empty()

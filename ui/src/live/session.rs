@@ -1,6 +1,7 @@
 //! One page socket: the view's state (page, filter, attention, streams in view), patches
-//! from the hub forwarded as they are, browser events handled, binary data for the sensor
-//! panels in view, and the viewer's attention hints set in the rooms.
+//! from the hub forwarded as they are (held back while the tab is hidden, then caught up
+//! at once), browser events handled, binary data for the sensor panels in view, and the
+//! viewer's attention hints set in the rooms.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub(crate) struct Session {
     flashes: mpsc::Sender<String>,
     /// Fetches started whose outcome is still to be told.
     fetching: usize,
+    /// Changes were held back while the tab was hidden.
+    paused: bool,
 }
 
 impl Session {
@@ -98,6 +101,7 @@ impl Session {
             streams: None,
             flashes,
             fetching: 0,
+            paused: false,
         };
         s.attention.set_panels(s.key.panels());
         let all: Vec<_> = snapshot.regions.iter().collect();
@@ -136,6 +140,10 @@ impl Session {
             Ok(ClientMsg::Visibility { visible, focused }) => {
                 self.attention.set_visibility(visible, focused);
                 self.apply_attention();
+                // Back in front after changes were held back: the page as it is now.
+                if visible && std::mem::take(&mut self.paused) {
+                    return self.navigate(socket, self.key.clone()).await;
+                }
                 true
             }
             Ok(ClientMsg::InView { sensors }) => {
@@ -223,6 +231,11 @@ impl Session {
     ) -> bool {
         match p {
             Ok(p) if p.is_notice() => socket.send(Message::Text(p.text.clone())).await.is_ok(),
+            // A hidden tab is sent no changes (the slow lane); it catches up when shown.
+            Ok(_) if !self.attention.visible() => {
+                self.paused = true;
+                true
+            }
             Ok(p) if p.from == self.version => {
                 self.version = p.to;
                 socket.send(Message::Text(p.text.clone())).await.is_ok()
