@@ -92,21 +92,14 @@ impl Node {
                 spec.rooms.push(room);
             }
         }
-        let names: std::collections::BTreeMap<_, _> = spec
-            .rooms
-            .iter()
-            .map(|r| (r.id.clone(), r.name.clone()))
-            .filter(|(_, n)| !n.is_empty())
-            .collect();
         let runtime = NodeRuntime::start(spec, store, metrics.clone()).await?;
         let mesh = if config.mesh.enabled {
             let store = runtime.store().clone();
             let local = fieldmesh_mesh::MeshLocal {
                 rooms: Some(fieldmesh_mesh::MeshRooms {
-                    slots: runtime.rooms().into_iter().collect(),
+                    kept: runtime.room_registry().list(),
                     updates: runtime.room_updates(),
                     debounce: Duration::from_millis(config.mesh.room_debounce_ms),
-                    names,
                     added: Some(runtime.room_registry().added()),
                 }),
                 display: Some(runtime.display()),

@@ -18,22 +18,8 @@ fn connect(addr: &str, key: Option<&str>) -> Ws {
 }
 
 fn key(data: &std::path::Path, device: &str) -> String {
-    let out = bin()
-        .args(["keys", "create", device, "--data-dir"])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string()
+    let out = cli_out(&["keys", "create", device], data);
+    out.lines().next().unwrap_or_default().to_string()
 }
 
 #[test]

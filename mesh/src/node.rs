@@ -228,7 +228,7 @@ impl MeshNode {
         };
         let room_ids: Vec<String> = rooms
             .as_ref()
-            .map(|r| r.slots.iter().map(|(id, _)| id.to_string()).collect())
+            .map(|r| r.kept.iter().map(|(id, _, _)| id.to_string()).collect())
             .unwrap_or_default();
         let author = crate::rooms::author(&docs, &key).await?;
         let peers = crate::rooms::peers(&members, me);
@@ -253,14 +253,10 @@ impl MeshNode {
             .iter()
             .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));
         if let Some(rooms) = &rooms {
-            for (id, _) in &rooms.slots {
+            for (id, name, _) in &rooms.kept {
                 let entry = crate::RoomEntry {
                     id: id.to_string(),
-                    name: rooms
-                        .names
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| id.to_string()),
+                    name: name.clone(),
                     ticket: crate::rooms::ticket(&secret, id, at.clone()).to_string(),
                 };
                 directory.add_room(author, &entry).await?;

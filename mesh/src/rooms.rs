@@ -25,14 +25,12 @@ use crate::wire::{decode, encode};
 
 /// The rooms a node keeps, for the mesh to mirror.
 pub struct MeshRooms {
-    /// Each room's actor.
-    pub slots: Vec<(RoomId, Slot<RoomMsg>)>,
+    /// Each room kept now: id, name for people, its actor.
+    pub kept: Vec<fieldmesh_actors::rooms::KeptRoom>,
     /// This node's room changes.
     pub updates: broadcast::Receiver<RoomUpdate>,
     /// Quiet time before local changes are written.
     pub debounce: Duration,
-    /// Rooms' names for people (the id where missing).
-    pub names: BTreeMap<RoomId, String>,
     /// Rooms this node starts keeping while it runs (created or joined).
     pub added: Option<broadcast::Receiver<fieldmesh_actors::rooms::KeptRoom>>,
 }
@@ -131,7 +129,7 @@ pub(crate) async fn mirror(
 ) -> Result<Vec<JoinHandle<()>>, MeshError> {
     let open: OpenDocs = Arc::default();
     let mut tasks = Vec::new();
-    for (room, slot) in rooms.slots {
+    for (room, _, slot) in rooms.kept {
         let (doc, task) =
             open_room(docs, blobs.clone(), secret, peers(members, me), &room, slot).await?;
         tasks.push(task);

@@ -118,18 +118,24 @@ static TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(V
 
 /// Mints a token for the node on `data` (`fieldmesh token`) for requests to `addr`.
 pub fn remember_token(addr: &str, data: &Path) {
+    let token = cli_out(&["token"], data);
+    TOKENS.lock().unwrap().push((addr.to_string(), token));
+}
+
+/// Runs `fieldmesh ARGS --data-dir DATA`, which must succeed; its stdout, trimmed.
+pub fn cli_out(args: &[&str], data: &Path) -> String {
     let out = bin()
-        .args(["token", "--data-dir"])
+        .args(args)
+        .arg("--data-dir")
         .arg(data)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    TOKENS.lock().unwrap().push((addr.to_string(), token));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// `Bearer <token>` for the node at `addr` (or for the node a URL points at).

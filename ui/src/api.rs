@@ -151,3 +151,19 @@ pub(crate) async fn ingest_events(
         json!({ "inserted": report.inserted, "duplicates": report.duplicates }),
     ))
 }
+
+/// Closes a WebSocket with `code` and `reason` (cut to the 123 bytes a close frame holds).
+pub(crate) async fn close_socket(
+    mut socket: axum::extract::ws::WebSocket,
+    code: u16,
+    reason: &str,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    let mut reason = reason.to_string();
+    reason.truncate(reason.floor_char_boundary(123));
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}

@@ -103,11 +103,6 @@ impl Auth {
         codes.remove(code).is_some_and(|exp| exp > now_us())
     }
 
-    /// The key tokens are signed with.
-    pub(crate) fn secret(&self) -> &[u8; 32] {
-        &self.secret
-    }
-
     /// People and device keys.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
@@ -140,17 +135,29 @@ pub(crate) fn token_of(headers: &HeaderMap, query: Option<&str>) -> Option<Strin
     })
 }
 
+/// Who a request is logged in as (its token's claims), or why it is not.
+pub(crate) fn login_of(
+    auth: &Auth,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Claims, String> {
+    match token_of(headers, query) {
+        Some(t) => verify(&auth.secret, &t),
+        None => {
+            Err("log in first: no token (Authorization: Bearer, cookie or access_token)".into())
+        }
+    }
+}
+
 /// Lets a request through with a valid token; answers 401 otherwise.
 pub(crate) async fn require_login(
     State(state): State<ApiState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let token = token_of(req.headers(), req.uri().query());
-    let why = match token.as_deref().map(|t| verify(&state.auth.secret, t)) {
-        Some(Ok(_)) => return next.run(req).await,
-        Some(Err(e)) => e,
-        None => "log in first: no token (Authorization: Bearer, cookie or access_token)".into(),
+    let why = match login_of(&state.auth, req.headers(), req.uri().query()) {
+        Ok(_) => return next.run(req).await,
+        Err(e) => e,
     };
     let browser = req
         .headers()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::ApiState;
+use crate::api::close_socket;
 use crate::bucket::TokenBucket;
 
 /// Largest frame accepted, bytes.
@@ -128,7 +129,7 @@ pub async fn ingest(
                 Some(d) => serve(socket, state, d).await,
                 None => {
                     state.ingest.unauthorized.fetch_add(1, Ordering::Relaxed);
-                    close(
+                    close_socket(
                         socket,
                         CLOSE_UNAUTHORIZED,
                         "a valid device API key is required",
@@ -137,15 +138,6 @@ pub async fn ingest(
                 }
             }
         })
-}
-
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from(reason.to_string()),
-        })))
-        .await;
 }
 
 fn error(message: impl Into<String>) -> Message {
@@ -229,7 +221,7 @@ async fn serve(mut socket: WebSocket, state: ApiState, device: DeviceKey) {
                     || e.to_string().to_lowercase().contains("size");
                 counters.refused.fetch_add(1, Ordering::Relaxed);
                 if too_big {
-                    close(
+                    close_socket(
                         socket,
                         CLOSE_TOO_BIG,
                         &format!("frames are at most {MAX_INGEST_FRAME} bytes"),
@@ -242,7 +234,7 @@ async fn serve(mut socket: WebSocket, state: ApiState, device: DeviceKey) {
         };
         if !bucket.take(now_us()) {
             counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            close(
+            close_socket(
                 socket,
                 CLOSE_RATE_LIMIT,
                 "rate limit exceeded: slow down and reconnect",
@@ -268,7 +260,7 @@ async fn serve(mut socket: WebSocket, state: ApiState, device: DeviceKey) {
             break;
         }
         if strikes >= MAX_STRIKES {
-            close(
+            close_socket(
                 socket,
                 CLOSE_UNAUTHORIZED,
                 "too many refused frames in a row",

@@ -124,7 +124,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/rooms", get(live::pages::page))
         .route("/events", get(live::pages::page))
         .route("/artifacts", get(live::pages::page))
-        .route("/sensors/{id}", get(live::pages::sensor_page))
+        .route("/sensors/{id}", get(live::pages::page))
         .route("/api/v1/node", get(api::node))
         .route("/api/v1/capabilities", get(sensors::capabilities))
         .route("/api/v1/sensors", get(sensors::list))

@@ -139,10 +139,9 @@ pub async fn member(how: MeshJoin, sensors: Vec<SensorConfig>) -> Member {
         .unwrap();
     let local = MeshLocal {
         rooms: Some(MeshRooms {
-            slots: runtime.rooms().into_iter().collect(),
+            kept: runtime.room_registry().list(),
             updates: runtime.room_updates(),
             debounce: Duration::from_millis(100),
-            names: [(RoomId::new("ward").unwrap(), "Ward".to_string())].into(),
             added: Some(runtime.room_registry().added()),
         }),
         display: Some(runtime.display()),

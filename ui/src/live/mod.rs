@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +32,8 @@ pub use regions::RegionSet;
 
 use crate::ApiState;
 use crate::api::ApiError;
-use crate::auth::{token_of, verify};
+use crate::api::close_socket;
+use crate::auth::login_of;
 
 /// Close code for a socket refused before it starts (policy violation).
 pub const CLOSE_REFUSED: u16 = 1008;
@@ -49,11 +50,9 @@ pub async fn live(
     headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let user = match token_of(&headers, uri.query()).map(|t| verify(state.auth.secret(), &t)) {
-        Some(Ok(claims)) => Ok(claims.sub),
-        Some(Err(e)) => Err(format!("unauthorized: {e}")),
-        None => Err("unauthorized: log in first".to_string()),
-    };
+    let user = login_of(&state.auth, &headers, uri.query())
+        .map(|claims| claims.sub)
+        .map_err(|e| format!("unauthorized: {e}"));
     let path = uri.path().strip_prefix("/live").unwrap_or("/").to_string();
     let key = PageKey::parse(&path, &query);
     // Plain HTTP (no upgrade): answer as any other route would.
@@ -83,13 +82,6 @@ pub async fn live(
         })
 }
 
-async fn refuse(mut socket: WebSocket, why: &str) {
-    // A close reason holds at most 123 bytes.
-    let mut reason = why.to_string();
-    reason.truncate(reason.floor_char_boundary(123));
-    let frame = CloseFrame {
-        code: CLOSE_REFUSED,
-        reason: reason.into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+async fn refuse(socket: WebSocket, why: &str) {
+    close_socket(socket, CLOSE_REFUSED, why).await;
 }

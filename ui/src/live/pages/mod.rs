@@ -187,7 +187,11 @@ pub async fn page(
     };
     let body = templates::render(
         &format!("{}.html", key.nav()),
-        context! { regions, sensor => match &key { PageKey::Sensor(s) => s.as_str(), _ => "" } },
+        context! {
+            regions,
+            sensor => match &key { PageKey::Sensor(s) => s.as_str(), _ => "" },
+            colormaps => crate::sensors::COLORMAPS,
+        },
     );
     let html = templates::render(
         "layout.html",
@@ -201,16 +205,6 @@ pub async fn page(
         Html(html.to_string()),
     )
         .into_response()
-}
-
-/// `GET /sensors/{id}` (the path carries the id; [`page`] reads it from the URI).
-pub async fn sensor_page(
-    state: State<ApiState>,
-    Path(_id): Path<String>,
-    uri: Uri,
-    query: Query<BTreeMap<String, String>>,
-) -> Response {
-    page(state, uri, query).await
 }
 
 /// `GET /assets/{name}`: the page script and style sheet, built into the binary.
