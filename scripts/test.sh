@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs whatever the suite needs beyond cargo (the SigMF validator,
-# promtool), then runs every test in the workspace. Usage: bash scripts/test.sh
+# promtool, Chromium, the ONNX Runtime library), then runs every test in the workspace.
+# Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,5 +40,21 @@ if ! command -v chromedriver >/dev/null || [ ! -x /usr/bin/chromium ]; then
     apt_install chromium chromium-driver
 fi
 command -v chromedriver >/dev/null || { echo "chromedriver missing after installing chromium-driver" >&2; exit 1; }
+
+# Real ONNX Runtime for the classifier's second backend: the `onnxruntime` PyPI wheel's
+# shared library (only libc/libstdc++ needed), unpacked under target/; tests/classify_onnxruntime.rs
+# loads it at run time through FIELDMESH_TEST_ONNXRUNTIME.
+ORT_VERSION=1.31.1
+ORT_DIR="$PWD/target/onnxruntime-$ORT_VERSION"
+ORT_LIB="$ORT_DIR/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
+if [ ! -f "$ORT_LIB" ]; then
+    rm -rf "$ORT_DIR" && mkdir -p "$ORT_DIR"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        "onnxruntime==$ORT_VERSION" -d "$ORT_DIR/wheel"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+        "$(ls "$ORT_DIR"/wheel/onnxruntime-*.whl | head -1)" "$ORT_DIR"
+fi
+[ -f "$ORT_LIB" ] || { echo "libonnxruntime missing after fetching the onnxruntime wheel" >&2; exit 1; }
+export FIELDMESH_TEST_ONNXRUNTIME="$ORT_LIB"
 
 cargo test --workspace --locked

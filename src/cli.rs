@@ -146,8 +146,13 @@ pub struct TicketArgs {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Directory to write recordings into (created if missing).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "dataset")]
+    pub out: Option<PathBuf>,
+    /// Instead of recordings, write a labelled classifier training set into this directory:
+    /// COUNT simulated recordings (random classes, SNR −10…+20 dB) through the edge
+    /// analyzer, one model input per box (`meta.json`, `inputs.f32`, `labels.u8`, `snr.f32`).
+    #[arg(long, conflicts_with = "out")]
+    pub dataset: Option<PathBuf>,
     /// Seed of the first recording (recording i uses seed + i).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -173,6 +178,16 @@ pub struct AnalyzeArgs {
     /// One JSON object per detected box, one per line.
     #[arg(long)]
     pub json: bool,
+    /// ONNX waveform model to label boxes with (default: the built-in model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// ONNX Runtime library to run the model on (default: $FIELDMESH_ONNXRUNTIME, else the
+    /// pure-Rust tract backend).
+    #[arg(long)]
+    pub onnxruntime: Option<PathBuf>,
+    /// Boxes only, no labels.
+    #[arg(long)]
+    pub no_classify: bool,
 }
 
 /// `fieldmesh node`

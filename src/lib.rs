@@ -4,6 +4,7 @@
 pub mod access_cmd;
 pub mod analyze_cmd;
 pub mod artifacts_cmd;
+pub mod classifier;
 pub mod cli;
 pub mod config;
 pub mod demo;

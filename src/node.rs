@@ -87,6 +87,13 @@ impl Node {
         )?;
         // The configured rooms, then those created or joined while it ran before.
         let mut spec = config.node_spec(id);
+        if config
+            .sensors
+            .iter()
+            .any(|s| s.kind == fieldmesh_actors::sensors::SensorKind::Sdr)
+        {
+            spec.classifier = config.classifier.load()?;
+        }
         for room in crate::kept_rooms::load(&data_dir)? {
             if !spec.rooms.iter().any(|r| r.id == room.id) {
                 spec.rooms.push(room);

@@ -1,6 +1,7 @@
 //! fieldmesh's domain: the model (events, artifacts), sensors, pipeline stages, rooms and
 //! storage as supervised ractor actors. No network here: `mesh` and `ui` adapt it.
 
+pub mod classify;
 pub mod dsp;
 pub mod metrics;
 pub mod model;

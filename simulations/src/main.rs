@@ -50,6 +50,7 @@ async fn main() {
             supervision: RestartPolicy::default(),
             heartbeat_interval: Duration::from_secs(1),
             attention: Default::default(),
+            classifier: None,
         };
         let metrics = Arc::new(NodeMetrics::default());
         let store = match Store::open(

@@ -224,6 +224,9 @@ pub struct Config {
     /// Devices streaming in over `/ws/ingest`.
     #[serde(default)]
     pub ingest: IngestSettings,
+    /// The waveform classifier SDR sensors run.
+    #[serde(default)]
+    pub classifier: crate::classifier::ClassifierSettings,
     /// Sensors on this node.
     #[serde(default)]
     pub sensors: Vec<SensorConfig>,
@@ -244,6 +247,7 @@ impl Config {
             supervision: self.supervision.clone(),
             heartbeat_interval: Duration::from_millis(self.heartbeat.interval_ms),
             attention: self.attention,
+            classifier: None,
         }
     }
 
@@ -260,6 +264,7 @@ impl Config {
         section("store", self.store.problems());
         section("pipeline", self.pipeline.problems());
         section("supervision", self.supervision.problems());
+        section("classifier", self.classifier.problems());
         for (i, s) in self.sensors.iter().enumerate() {
             section(&format!("sensors.{i}"), s.problems());
         }

@@ -1,6 +1,7 @@
 //! Helpers for end-to-end tests that run the `fieldmesh` binary.
 #![allow(dead_code)]
 
+pub mod classify;
 pub mod ws;
 
 use std::path::{Path, PathBuf};

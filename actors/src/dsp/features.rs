@@ -120,20 +120,12 @@ fn mean_power(x: &[Complex32]) -> f32 {
 }
 
 /// Mixes `center` to 0 Hz and keeps ±width/2 (an FFT mask over the whole segment).
-fn band_limit(x: &[Complex32], fs: f64, center: f64, width: f64) -> Vec<Complex32> {
+pub(crate) fn band_limit(x: &[Complex32], fs: f64, center: f64, width: f64) -> Vec<Complex32> {
     let n = x.len();
     if n == 0 {
         return Vec::new();
     }
-    let step = -std::f64::consts::TAU * center / fs;
-    let mut y: Vec<Complex32> = x
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let ph = step * i as f64;
-            c * Complex32::new(ph.cos() as f32, ph.sin() as f32)
-        })
-        .collect();
+    let mut y = mix(x, fs, center);
     let mut planner = FftPlanner::<f32>::new();
     planner.plan_fft_forward(n).process(&mut y);
     let keep = ((0.5 * width / fs) * n as f64).ceil() as usize + 1;
@@ -147,6 +139,26 @@ fn band_limit(x: &[Complex32], fs: f64, center: f64, width: f64) -> Vec<Complex3
     let scale = 1.0 / n as f32;
     y.iter_mut().for_each(|v| *v *= scale);
     y
+}
+
+/// `x` shifted by −`center` Hz (a rotator, re-anchored every 1024 samples so rounding
+/// does not accumulate).
+pub(crate) fn mix(x: &[Complex32], fs: f64, center: f64) -> Vec<Complex32> {
+    let step = -std::f64::consts::TAU * center / fs;
+    let rot = Complex32::new(step.cos() as f32, step.sin() as f32);
+    let mut ph = Complex32::new(1.0, 0.0);
+    x.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 1024 == 0 {
+                let p = step * i as f64;
+                ph = Complex32::new(p.cos() as f32, p.sin() as f32);
+            }
+            let v = c * ph;
+            ph *= rot;
+            v
+        })
+        .collect()
 }
 
 /// (centroid offset Hz, 99 % occupied bandwidth Hz, 85 % roll-off Hz) of the band-limited

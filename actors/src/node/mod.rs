@@ -41,6 +41,8 @@ pub struct NodeSpec {
     pub heartbeat_interval: Duration,
     /// How sensors batch at each attention level.
     pub attention: crate::rooms::AttentionTable,
+    /// The waveform classifier for SDR sensors (None: detections go out unlabelled).
+    pub classifier: Option<crate::classify::Classifier>,
 }
 
 /// Errors starting a node.
@@ -218,6 +220,8 @@ impl NodeRuntime {
     }
 }
 
+#[cfg(test)]
+mod classify_tests;
 #[cfg(test)]
 mod sdr_tests;
 #[cfg(test)]

@@ -101,7 +101,7 @@ async fn an_sdr_sensor_reports_candidates_with_iq_evidence_and_survives_a_detect
 }
 
 /// An SDR sensor configured with `source`, on a 600 kS/s simulated OFDM recording.
-fn replayed_scene(dir: &Path) -> (crate::dsp::IqRecording, std::path::PathBuf) {
+pub(super) fn replayed_scene(dir: &Path) -> (crate::dsp::IqRecording, std::path::PathBuf) {
     let cfg = crate::dsp::sim::scenario("ofdm", 21, 1.0).unwrap();
     let cfg = crate::dsp::sim::SimConfig {
         center_freq_hz: 915e6,
@@ -114,7 +114,7 @@ fn replayed_scene(dir: &Path) -> (crate::dsp::IqRecording, std::path::PathBuf) {
     (rec, meta)
 }
 
-fn sdr_with(source: crate::sensors::IqSourceConfig) -> SensorConfig {
+pub(super) fn sdr_with(source: crate::sensors::IqSourceConfig) -> SensorConfig {
     let mut sdr = sensor("sdr-1", SensorKind::Sdr, 1.0);
     sdr.rf = crate::sensors::RfConfig {
         center_freq_hz: 915e6,

@@ -153,6 +153,7 @@ impl Actor for NodeSupervisor {
                 display: slots.display.clone(),
                 attention: slots.attention.clone(),
                 inlets: slots.inlets.clone(),
+                classifier: spec.classifier.clone(),
             })
             .collect();
         let (policy, m) = (spec.supervision.clone(), metrics.clone());

@@ -46,6 +46,7 @@ pub(super) fn spec(max_restarts: u32) -> NodeSpec {
         },
         heartbeat_interval: Duration::from_millis(200),
         attention: Default::default(),
+        classifier: None,
     }
 }
 

@@ -39,6 +39,8 @@ pub enum StageName {
     Group,
     /// Features, evidence and event building per candidate.
     Features,
+    /// Waveform classification per candidate.
+    Classify,
 }
 
 /// Messages of a [`SensorActor`].
@@ -72,6 +74,8 @@ pub struct SensorArgs {
     pub attention: Arc<crate::rooms::AttentionBoard>,
     /// Where adapters hand IQ to ingest-fed SDR sensors.
     pub inlets: Arc<super::rf::IqInlets>,
+    /// The waveform classifier SDR sensors run on their candidates, if any.
+    pub classifier: Option<crate::classify::Classifier>,
 }
 
 /// State of a [`SensorActor`].

@@ -133,6 +133,7 @@ pub async fn member(how: MeshJoin, sensors: Vec<SensorConfig>) -> Member {
         supervision: RestartPolicy::default(),
         heartbeat_interval: Duration::from_secs(5),
         attention: Default::default(),
+        classifier: None,
     };
     let runtime = NodeRuntime::start(spec, store.clone(), metrics)
         .await

@@ -1,7 +1,9 @@
 //! The SDR sensor's edge pipeline: source → STFT → noise floor → CFAR → grouping →
-//! features and evidence → store, each stage a supervised actor with bounded edges.
+//! features and evidence → classify (when a model is loaded) → store, each stage a
+//! supervised actor with bounded edges.
 
 mod bands;
+mod classify;
 mod detector;
 mod inlet;
 mod iq01_tcp;
@@ -12,6 +14,7 @@ mod source;
 mod spectral;
 
 pub use bands::{BAND_ALERT_FEATURES, BandWatch};
+pub use classify::ClassifyStage;
 pub use detector::{Candidate, Detected, GroupStage, TfSummary};
 pub use inlet::{InletError, IqInlet, IqInletArgs, IqInlets};
 pub use iq01_tcp::{Iq01Framer, Iq01Listener, Iq01ListenerArgs, Iq01StreamError};
@@ -152,14 +155,38 @@ fn spectral_plan(
     let (features_in, group_in, detect_in, floor_in) =
         (Slot::new(), Slot::new(), Slot::new(), Slot::new());
     let cfg = rf.clone();
-    let features = add_stage(
-        children,
-        StageName::Features,
-        format!("{id}/features"),
-        features_in.clone(),
-        factory(move || Featurizer::new(sensor.clone(), room.clone(), &cfg)),
-        DetectionOutlet::new(args.store.clone()),
-    );
+    let outlet = DetectionOutlet::new(args.store.clone());
+    let mut tail = Vec::new();
+    let features = match &args.classifier {
+        Some(classifier) => {
+            let classify_in = Slot::new();
+            let (c, fs) = (classifier.clone(), rf.sample_rate_hz);
+            tail.push(add_stage(
+                children,
+                StageName::Classify,
+                format!("{id}/classify"),
+                classify_in.clone(),
+                factory(move || ClassifyStage::new(c.clone(), fs)),
+                outlet,
+            ));
+            add_stage(
+                children,
+                StageName::Features,
+                format!("{id}/features"),
+                features_in.clone(),
+                factory(move || Featurizer::new(sensor.clone(), room.clone(), &cfg)),
+                edge::<Report>(args, "classify", classify_in),
+            )
+        }
+        None => add_stage(
+            children,
+            StageName::Features,
+            format!("{id}/features"),
+            features_in.clone(),
+            factory(move || Featurizer::new(sensor.clone(), room.clone(), &cfg)),
+            outlet,
+        ),
+    };
     let cfg = rf.clone();
     let group = add_stage(
         children,
@@ -198,7 +225,9 @@ fn spectral_plan(
         factory(move || SpectrumStage::new(&a).with_waterfall(&wf, fs, fc, tx.clone())),
         edge::<SpectralBatch>(args, "floor", floor_in),
     );
-    vec![spectrum, floor, detect, group, features]
+    let mut stages = vec![spectrum, floor, detect, group, features];
+    stages.extend(tail);
+    stages
 }
 
 /// A bounded edge named `<sensor>/<name>` into the stage in `slot`.

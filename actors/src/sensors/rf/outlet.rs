@@ -1,5 +1,6 @@
 //! The RF pipeline's last edge: evidence goes into the artifact store first, then the
-//! events that point at it (`candidate_detected`, `artifact_available`) are appended.
+//! events that point at it (`candidate_detected`, `waveform_classified` when the candidate
+//! has classes, `artifact_available`) are appended in one commit.
 
 use super::report::Report;
 use crate::model::{ArtifactKind, EventDraft, Payload};
@@ -25,6 +26,7 @@ impl Outlet<Report> for DetectionOutlet {
             mut draft,
             evidence,
             tile,
+            candidate: _,
         } = report;
         let mut announcements = Vec::new();
         for (kind, bytes) in [
@@ -50,7 +52,17 @@ impl Outlet<Report> for DetectionOutlet {
                 body: Payload::ArtifactAvailable(ptr),
             });
         }
+        let classified = match &draft.body {
+            Payload::CandidateDetected(d) if !d.classes.is_empty() => Some(EventDraft {
+                ts_us: draft.ts_us,
+                sensor: draft.sensor.clone(),
+                room: draft.room.clone(),
+                body: Payload::WaveformClassified(d.clone()),
+            }),
+            _ => None,
+        };
         let mut drafts = vec![draft];
+        drafts.extend(classified);
         drafts.extend(announcements);
         self.client
             .append_local(drafts)

@@ -26,6 +26,8 @@ pub struct Report {
     pub evidence: Option<Vec<u8>>,
     /// Spectrogram tile of the candidate (`TFT1` bytes).
     pub tile: Option<Vec<u8>>,
+    /// The candidate itself, for the classify stage (dropped there or by the outlet).
+    pub candidate: Option<Box<Candidate>>,
 }
 
 /// Bins kept on each side of a candidate's band in its tile.
@@ -177,12 +179,14 @@ impl Stage for Featurizer {
                     draft,
                     evidence,
                     tile,
+                    candidate: Some(c),
                 }]
             }
             Detected::Summary(s) => vec![Report {
                 draft: self.summary(&s),
                 evidence: None,
                 tile: None,
+                candidate: None,
             }],
         }
     }
