@@ -43,7 +43,7 @@ command -v chromedriver >/dev/null || { echo "chromedriver missing after install
 
 # Real ONNX Runtime for the classifier's second backend: the `onnxruntime` PyPI wheel's
 # shared library (only libc/libstdc++ needed), unpacked under target/; tests/classify_onnxruntime.rs
-# loads it at run time through FIELDMESH_TEST_ONNXRUNTIME.
+# loads it at run time through ONNXRUNTIME_TEST_LIB.
 ORT_VERSION=1.31.1
 ORT_DIR="$PWD/target/onnxruntime-$ORT_VERSION"
 ORT_LIB="$ORT_DIR/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
@@ -55,6 +55,6 @@ if [ ! -f "$ORT_LIB" ]; then
         "$(ls "$ORT_DIR"/wheel/onnxruntime-*.whl | head -1)" "$ORT_DIR"
 fi
 [ -f "$ORT_LIB" ] || { echo "libonnxruntime missing after fetching the onnxruntime wheel" >&2; exit 1; }
-export FIELDMESH_TEST_ONNXRUNTIME="$ORT_LIB"
+export ONNXRUNTIME_TEST_LIB="$ORT_LIB"
 
 cargo test --workspace --locked

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::events_cmd::UsageError;
 
-/// Environment variable naming an ONNX Runtime library for commands without a config
-/// (`analyze`); a node reads `classifier.onnxruntime` (or `FIELDMESH_CLASSIFIER__ONNXRUNTIME`).
-pub const ONNXRUNTIME_ENV: &str = "FIELDMESH_ONNXRUNTIME";
+/// Environment variable naming an ONNX Runtime library when none is configured (ort's own
+/// name for it); a node's config has `classifier.onnxruntime`
+/// (`FIELDMESH_CLASSIFIER__ONNXRUNTIME`).
+pub const ONNXRUNTIME_ENV: &str = "ORT_DYLIB_PATH";
 
 /// `[classifier]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

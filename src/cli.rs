@@ -181,7 +181,7 @@ pub struct AnalyzeArgs {
     /// ONNX waveform model to label boxes with (default: the built-in model).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// ONNX Runtime library to run the model on (default: $FIELDMESH_ONNXRUNTIME, else the
+    /// ONNX Runtime library to run the model on (default: $ORT_DYLIB_PATH, else the
     /// pure-Rust tract backend).
     #[arg(long)]
     pub onnxruntime: Option<PathBuf>,

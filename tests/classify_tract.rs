@@ -12,8 +12,27 @@ fn the_built_in_model_labels_strong_emitters_and_noise_on_tract() {
     assert_eq!(select_backend(None).0, Backend::Tract);
     let (acc, noise_acc, n) = accuracy_on_seeded_examples();
     eprintln!("tract: accuracy {acc:.3} on {n} strong examples, noise {noise_acc:.3}");
-    assert!(acc >= 0.45, "accuracy {acc}");
+    assert!(acc >= 0.55, "accuracy {acc}");
     assert!(noise_acc >= 0.8, "noise accuracy {noise_acc}");
+}
+
+#[test]
+fn noise_only_input_yields_no_detection_or_only_noise_labels() {
+    use fieldmesh_actors::dsp::sigmf::{SigmfDatatype, write_pair};
+    use fieldmesh_actors::dsp::sim::{scenario, simulate};
+    let dir = tempfile::tempdir().unwrap();
+    for seed in [1, 2] {
+        let rec = simulate(&scenario("noise", seed, 2.0).unwrap());
+        let (meta, _) = write_pair(
+            &dir.path().join(format!("n{seed}")),
+            &rec,
+            SigmfDatatype::Ci16Le,
+        )
+        .unwrap();
+        let (code, lines, err) = analyze(&meta, &[]);
+        assert_eq!(code, 0, "{err}");
+        assert!(lines.iter().all(|l| l["label"] == "noise"), "{lines:?}");
+    }
 }
 
 #[test]
@@ -56,4 +75,44 @@ fn analyze_prints_labels_and_refuses_bad_models() {
         assert_labelled(&lines);
         assert!(err.contains("falling back to tract"), "{err}");
     }
+}
+
+#[test]
+fn a_node_refuses_an_unusable_model_unless_classification_is_optional() {
+    use common::{bin, spawn_node, terminate, wait_exit, wait_for_node, write_config};
+    use std::io::Read;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.onnx");
+    std::fs::write(&corrupt, b"\x08\x07not a model").unwrap();
+    let sdr = |optional: bool| {
+        format!(
+            "[[sensors]]\nid = \"sdr-1\"\nkind = \"sdr\"\n[sensors.rf]\nsample_rate_hz = 600000\n\
+             window_samples = 16384\n[classifier]\nmodel = \"{}\"\noptional = {optional}\n",
+            corrupt.display()
+        )
+    };
+    let config = write_config(dir.path(), &sdr(false));
+    let out = bin()
+        .args(["node", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.starts_with("error: classifier: model"), "{err}");
+
+    let config = write_config(dir.path(), &sdr(true));
+    let mut node = spawn_node(&config);
+    wait_for_node(&dir.path().join("data"), &mut node);
+    terminate(&node);
+    assert!(wait_exit(&mut node, Duration::from_secs(20)).is_some_and(|s| s.success()));
+    let mut err = String::new();
+    node.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("detections go out unlabelled"), "{err}");
 }

@@ -13,11 +13,11 @@ use super::bin;
 
 /// The ONNX Runtime library `scripts/test.sh` fetched (the `onnxruntime` PyPI wheel).
 pub fn onnxruntime_lib() -> PathBuf {
-    let path = std::env::var_os("FIELDMESH_TEST_ONNXRUNTIME").map(PathBuf::from);
+    let path = std::env::var_os("ONNXRUNTIME_TEST_LIB").map(PathBuf::from);
     match path {
         Some(p) if p.is_file() => p,
         other => panic!(
-            "FIELDMESH_TEST_ONNXRUNTIME must name libonnxruntime.so (is {other:?}): \
+            "ONNXRUNTIME_TEST_LIB must name libonnxruntime.so (is {other:?}): \
              run the suite with scripts/test.sh, which fetches the onnxruntime wheel"
         ),
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_fieldmesh"));
     c.env_remove("RUST_LOG");
+    c.env_remove("ORT_DYLIB_PATH");
     for (k, _) in std::env::vars() {
         if k.starts_with("FIELDMESH_") {
             c.env_remove(k);

@@ -12,7 +12,7 @@ use crate::dsp::analyzer::TfBox;
 use crate::dsp::features::{band_limit, feature_names, features, mix};
 
 /// Identifies this input layout; the model records the one it was trained on.
-pub const INPUT_ID: &str = "fm-input-2";
+pub const INPUT_ID: &str = "fm-input-3";
 /// Tile rows (time) and columns (frequency).
 pub const TILE_T: usize = 16;
 /// Tile columns.
@@ -26,6 +26,9 @@ pub const CONTEXT: usize = 48;
 pub const IF_BINS: usize = 16;
 /// Spectral-line ratios: of x, x², x⁴ and of the envelope |x|².
 pub const LINES: usize = 4;
+/// Over the context band: duty and envelope variation (a pulse train's pulses show there,
+/// not in one of its lines), then the [`LINES`] ratios (x² of BPSK collapses to a tone).
+pub const CONTEXT_SCALARS: usize = 2 + LINES;
 /// Scalar features.
 pub const SCALARS: [&str; 16] = [
     "log_duration_s",
@@ -46,7 +49,8 @@ pub const SCALARS: [&str; 16] = [
     "sweep_abs_max",
 ];
 /// Length of the vector.
-pub const INPUT_DIM: usize = TILE_T * TILE_F + PROFILE + CONTEXT + IF_BINS + LINES + SCALARS.len();
+pub const INPUT_DIM: usize =
+    TILE_T * TILE_F + PROFILE + CONTEXT + IF_BINS + LINES + CONTEXT_SCALARS + SCALARS.len();
 
 /// Most samples looked at (the middle of longer boxes): bounds the cost per candidate.
 const MAX_SAMPLES: usize = 1 << 18;
@@ -100,6 +104,10 @@ impl InputBuilder {
         let narrow = band_limit(&base, fs, 0.0, view);
         inst_freq_histogram(&narrow, fs, view, &mut out);
         self.lines(&narrow, &mut out);
+        let wide = band_limit(&base, fs, 0.0, context_band(width, fs));
+        let (duty, cv) = envelope_shape(&wide);
+        out.extend([duty, cv]);
+        self.lines(&wide, &mut out);
         scalars(seg, fs, b, width, &narrow, &mut out);
         debug_assert_eq!(out.len(), INPUT_DIM);
         out.resize(INPUT_DIM, 0.0);
@@ -157,7 +165,7 @@ impl InputBuilder {
     /// `CONTEXT` dB points, each the peak of the averaged spectrum over its slice of a band
     /// of 32 box widths (at least 200 kHz, at most 0.8·fs) around the box.
     fn context(&mut self, x: &[Complex32], fs: f64, width: f64, out: &mut Vec<f32>) {
-        let band = (32.0 * width).clamp(200e3_f64.min(0.8 * fs), 0.8 * fs);
+        let band = context_band(width, fs);
         let want = (8.0 * CONTEXT as f64 * fs / band).max(64.0) as usize;
         let nfft = want
             .next_power_of_two()
@@ -242,6 +250,11 @@ impl InputBuilder {
             out.push(db_ratio(peak, mean) / 10.0);
         }
     }
+}
+
+/// The context band around a box `width` Hz wide: 32 widths, within 200 kHz … 0.8·fs.
+fn context_band(width: f64, fs: f64) -> f64 {
+    (32.0 * width).clamp(200e3_f64.min(0.8 * fs), 0.8 * fs)
 }
 
 /// Mean power of the fft-shifted spectrum `s` over column `c` of `cols` spanning

@@ -86,7 +86,7 @@ fn the_built_in_model_loads_on_tract_and_labels_simulated_emitters() {
     }
     assert!(total >= 24, "{total} examples");
     let acc = right as f64 / total as f64;
-    // Strong emitters: far above chance (1/8); the accuracy table is in docs/model-card.md.
+    // Strong emitters, per box: far above chance (1/8); the full table is docs/model-card.md.
     assert!(acc > 0.6, "accuracy {acc} on {total} strong examples");
 }
 
