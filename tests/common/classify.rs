@@ -35,7 +35,7 @@ pub fn accuracy_on_seeded_examples() -> (f64, f64, usize) {
     };
     let mut b = InputBuilder::new();
     let (mut right, mut total, mut noise_right, mut noise) = (0, 0, 0, 0);
-    for i in 0..40 {
+    for i in 0..150 {
         for e in recording_examples(&spec, i, &mut b) {
             let top = classifier.top_k(&e.input).expect("classifies");
             let ok = WaveformClass::parse(&top[0].label) == Some(e.label);

@@ -12,7 +12,7 @@ use crate::dsp::analyzer::TfBox;
 use crate::dsp::features::{band_limit, feature_names, features, mix};
 
 /// Identifies this input layout; the model records the one it was trained on.
-pub const INPUT_ID: &str = "fm-input-3";
+pub const INPUT_ID: &str = "fm-input-4";
 /// Tile rows (time) and columns (frequency).
 pub const TILE_T: usize = 16;
 /// Tile columns.
@@ -52,8 +52,9 @@ pub const SCALARS: [&str; 16] = [
 pub const INPUT_DIM: usize =
     TILE_T * TILE_F + PROFILE + CONTEXT + IF_BINS + LINES + CONTEXT_SCALARS + SCALARS.len();
 
-/// Most samples looked at (the middle of longer boxes): bounds the cost per candidate.
-const MAX_SAMPLES: usize = 1 << 18;
+/// Most samples looked at (the middle 27 ms of longer boxes at 2.4 Msps): bounds the cost
+/// per candidate.
+const MAX_SAMPLES: usize = 1 << 16;
 /// dB range kept below the maximum in tile and profile.
 const DB_RANGE: f32 = 40.0;
 

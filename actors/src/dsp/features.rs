@@ -126,8 +126,8 @@ pub(crate) fn band_limit(x: &[Complex32], fs: f64, center: f64, width: f64) -> V
         return Vec::new();
     }
     let mut y = mix(x, fs, center);
-    let mut planner = FftPlanner::<f32>::new();
-    planner.plan_fft_forward(n).process(&mut y);
+    let (forward, inverse) = plans(n);
+    forward.process(&mut y);
     let keep = ((0.5 * width / fs) * n as f64).ceil() as usize + 1;
     for (k, v) in y.iter_mut().enumerate() {
         let dist = k.min(n - k);
@@ -135,10 +135,31 @@ pub(crate) fn band_limit(x: &[Complex32], fs: f64, center: f64, width: f64) -> V
             *v = Complex32::default();
         }
     }
-    planner.plan_fft_inverse(n).process(&mut y);
+    inverse.process(&mut y);
     let scale = 1.0 / n as f32;
     y.iter_mut().for_each(|v| *v *= scale);
     y
+}
+
+thread_local! {
+    /// Plans by size for [`band_limit`], per thread; dropped once they span too many sizes
+    /// (segment lengths vary), so it stays small.
+    static PLANS: std::cell::RefCell<(FftPlanner<f32>, std::collections::HashSet<usize>)> =
+        std::cell::RefCell::new((FftPlanner::new(), std::collections::HashSet::new()));
+}
+
+type Plan = std::sync::Arc<dyn rustfft::Fft<f32>>;
+
+/// Forward and inverse FFT plans of size `n` (planning a large size costs more than running it).
+fn plans(n: usize) -> (Plan, Plan) {
+    PLANS.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.1.len() >= 32 && !cell.1.contains(&n) {
+            *cell = (FftPlanner::new(), std::collections::HashSet::new());
+        }
+        cell.1.insert(n);
+        (cell.0.plan_fft_forward(n), cell.0.plan_fft_inverse(n))
+    })
 }
 
 /// `x` shifted by −`center` Hz (a rotator, re-anchored every 1024 samples so rounding
