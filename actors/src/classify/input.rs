@@ -147,16 +147,7 @@ impl InputBuilder {
 
     /// `PROFILE` dB points of the averaged spectrum over the view band.
     fn profile(&mut self, x: &[Complex32], fs: f64, view: f64, out: &mut Vec<f32>) {
-        let want = (4.0 * PROFILE as f64 * fs / view).max(64.0) as usize;
-        let nfft = want
-            .next_power_of_two()
-            .min(prev_pow2(x.len().max(64)))
-            .clamp(64, 16384);
-        let spectra = self.spectra(x, nfft);
-        let mut mean = vec![0.0f32; nfft];
-        for s in spectra.chunks_exact(nfft) {
-            mean.iter_mut().zip(s).for_each(|(m, v)| *m += v);
-        }
+        let mean = self.summed_spectrum(x, 4.0 * PROFILE as f64 * fs / view);
         let cells: Vec<f32> = (0..PROFILE)
             .map(|c| band_cell(&mean, fs, view, c, PROFILE))
             .collect();
@@ -167,16 +158,8 @@ impl InputBuilder {
     /// of 32 box widths (at least 200 kHz, at most 0.8·fs) around the box.
     fn context(&mut self, x: &[Complex32], fs: f64, width: f64, out: &mut Vec<f32>) {
         let band = context_band(width, fs);
-        let want = (8.0 * CONTEXT as f64 * fs / band).max(64.0) as usize;
-        let nfft = want
-            .next_power_of_two()
-            .min(prev_pow2(x.len().max(64)))
-            .clamp(64, 16384);
-        let spectra = self.spectra(x, nfft);
-        let mut mean = vec![0.0f32; nfft];
-        for s in spectra.chunks_exact(nfft) {
-            mean.iter_mut().zip(s).for_each(|(m, v)| *m += v);
-        }
+        let mean = self.summed_spectrum(x, 8.0 * CONTEXT as f64 * fs / band);
+        let nfft = mean.len();
         let bin_hz = fs / nfft as f64;
         let cells: Vec<f32> = (0..CONTEXT)
             .map(|c| {
@@ -191,6 +174,21 @@ impl InputBuilder {
             })
             .collect();
         push_db_relative(&cells, out);
+    }
+
+    /// The frames' power spectra (fft-shifted) summed, at about `want` points (a power of
+    /// two in 64 ..= 16384, no longer than `x`).
+    fn summed_spectrum(&mut self, x: &[Complex32], want: f64) -> Vec<f32> {
+        let nfft = (want.max(64.0) as usize)
+            .next_power_of_two()
+            .min(prev_pow2(x.len().max(64)))
+            .clamp(64, 16384);
+        let spectra = self.spectra(x, nfft);
+        let mut sum = vec![0.0f32; nfft];
+        for s in spectra.chunks_exact(nfft) {
+            sum.iter_mut().zip(s).for_each(|(m, v)| *m += v);
+        }
+        sum
     }
 
     /// Power spectra (fft-shifted, Hann, hop nfft/2) of `x`; a short `x` is zero-padded.

@@ -15,21 +15,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn tfbox(start_s: f64, stop_s: f64, lo: f64, hi: f64) -> TfBox {
-    TfBox {
-        start_s,
-        stop_s,
-        freq_lo_hz: lo,
-        freq_hi_hz: hi,
-        peak_db: 0.0,
-        mean_db: 0.0,
-        snr_db: 10.0,
-        noise_floor_db: -40.0,
-        row_start: 0,
-        row_stop: 0,
-        bin_lo: 0,
-        bin_hi: 0,
-        fragments: 1,
-    }
+    TfBox::spanning(start_s, stop_s, lo, hi)
 }
 
 #[test]

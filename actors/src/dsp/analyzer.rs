@@ -75,6 +75,27 @@ pub struct TfBox {
     pub fragments: u32,
 }
 
+impl TfBox {
+    /// A box with only its extent set (tests, boxes made by hand).
+    pub fn spanning(start_s: f64, stop_s: f64, freq_lo_hz: f64, freq_hi_hz: f64) -> Self {
+        TfBox {
+            start_s,
+            stop_s,
+            freq_lo_hz,
+            freq_hi_hz,
+            peak_db: 0.0,
+            mean_db: 0.0,
+            snr_db: 0.0,
+            noise_floor_db: 0.0,
+            row_start: 0,
+            row_stop: 0,
+            bin_lo: 0,
+            bin_hi: 0,
+            fragments: 1,
+        }
+    }
+}
+
 /// What the analyzer produced for one pushed block, besides boxes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowStats {

@@ -305,21 +305,7 @@ mod tests {
     use super::*;
 
     fn tfbox(start_s: f64, stop_s: f64, lo: f64, hi: f64) -> TfBox {
-        TfBox {
-            start_s,
-            stop_s,
-            freq_lo_hz: lo,
-            freq_hi_hz: hi,
-            peak_db: 0.0,
-            mean_db: 0.0,
-            snr_db: 10.0,
-            noise_floor_db: -40.0,
-            row_start: 0,
-            row_stop: 0,
-            bin_lo: 0,
-            bin_hi: 0,
-            fragments: 1,
-        }
+        TfBox::spanning(start_s, stop_s, lo, hi)
     }
 
     fn chirp(fs: f64, secs: f64, f0: f64, f1: f64) -> Vec<Complex32> {

@@ -108,21 +108,7 @@ mod tests {
     }
 
     fn tfbox(t0: f64, t1: f64, f0: f64, f1: f64) -> TfBox {
-        TfBox {
-            start_s: t0,
-            stop_s: t1,
-            freq_lo_hz: f0,
-            freq_hi_hz: f1,
-            peak_db: 0.0,
-            mean_db: 0.0,
-            snr_db: 0.0,
-            noise_floor_db: 0.0,
-            row_start: 0,
-            row_stop: 0,
-            bin_lo: 0,
-            bin_hi: 0,
-            fragments: 1,
-        }
+        TfBox::spanning(t0, t1, f0, f1)
     }
 
     #[test]
