@@ -150,8 +150,10 @@ fn rooms_are_created_and_joined_by_ticket(a_http: &str, b_http: &str, b_dir: &Pa
             assert_eq!(r["name"], "Operations");
             break r["ticket"].as_str().unwrap().to_string();
         }
+        // The directory reaches b by document sync; under a loaded CI machine one round has
+        // been seen to miss and the next to bring it (once in ~4 runs at 10 s).
         assert!(
-            t0.elapsed() < Duration::from_secs(10),
+            t0.elapsed() < Duration::from_secs(30),
             "room not listed: {v}"
         );
         std::thread::sleep(Duration::from_millis(100));
