@@ -192,7 +192,7 @@ pub fn write_dataset(
 ) -> std::io::Result<DatasetMeta> {
     std::fs::create_dir_all(dir)?;
     let threads = threads.max(1) as u64;
-    let parts: Vec<Vec<Example>> = std::thread::scope(|s| {
+    let parts: Vec<Vec<Example>> = std::thread::scope(|s| -> std::io::Result<_> {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
@@ -204,13 +204,17 @@ pub fn write_dataset(
                 })
             })
             .collect();
-        let mut all: Vec<(u64, Vec<Example>)> = workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect();
+        // A worker that panicked would leave recordings out: refuse rather than write less.
+        let mut all: Vec<(u64, Vec<Example>)> = Vec::new();
+        for w in workers {
+            let part = w
+                .join()
+                .map_err(|_| std::io::Error::other("a dataset worker panicked"))?;
+            all.extend(part);
+        }
         all.sort_by_key(|(i, _)| *i);
-        all.into_iter().map(|(_, e)| e).collect()
-    });
+        Ok(all.into_iter().map(|(_, e)| e).collect())
+    })?;
     let mut inputs = std::io::BufWriter::new(std::fs::File::create(dir.join("inputs.f32"))?);
     let (mut labels, mut snr) = (Vec::new(), Vec::new());
     let mut per_class = vec![0; WaveformClass::ALL.len()];
