@@ -78,6 +78,11 @@ impl Directory {
         Ok(Self { doc, blobs })
     }
 
+    /// The directory's document.
+    pub(crate) fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
     /// Rewrites this node's own entry (e.g. its room list grew).
     pub(crate) async fn set_member(
         &self,

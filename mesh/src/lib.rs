@@ -7,6 +7,7 @@ mod catchup;
 mod cluster;
 mod config;
 mod directory;
+mod docsync;
 mod gate;
 mod join;
 mod live;

@@ -43,6 +43,9 @@ pub struct MeshNode {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// Documents resync with a random member no more often than this.
+const DOC_RESYNC_MIN: Duration = Duration::from_secs(3);
+
 /// Time a refine may take beyond fetching its artifact.
 const REFINE_WORK: Duration = Duration::from_secs(30);
 
@@ -262,6 +265,7 @@ impl MeshNode {
                 directory.add_room(author, &entry).await?;
             }
         }
+        let open = crate::docsync::OpenDocs::default();
         if let Some(rooms) = rooms {
             let watcher = crate::live::Watcher {
                 ep: ep.clone(),
@@ -279,10 +283,31 @@ impl MeshNode {
                 at,
             };
             tasks.extend(
-                crate::rooms::mirror(&docs, blobs, author, &secret, &members, me, rooms, listing)
-                    .await?,
+                crate::rooms::mirror(
+                    &docs,
+                    blobs,
+                    author,
+                    &secret,
+                    &members,
+                    me,
+                    rooms,
+                    listing,
+                    open.clone(),
+                )
+                .await?,
             );
         }
+        let resync = crate::docsync::DocSync {
+            directory: directory.doc().clone(),
+            rooms: open,
+            blobs: artifacts.blobs().clone(),
+            downloader: artifacts.blobs().downloader(&ep),
+            members: members.clone(),
+            me,
+        };
+        tasks.push(tokio::spawn(
+            resync.run(cfg.catchup_every.max(DOC_RESYNC_MIN)),
+        ));
         Ok(Self {
             router,
             members,

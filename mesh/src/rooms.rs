@@ -4,7 +4,6 @@
 //! other nodes' come back to the room's actor as [`RoomMsg::Remote`].
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fieldmesh_actors::model::RoomId;
@@ -20,6 +19,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::MeshError;
+use crate::docsync::OpenDocs;
 use crate::gate::Members;
 use crate::wire::{decode, encode};
 
@@ -91,9 +91,6 @@ pub(crate) fn peers(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
         .collect()
 }
 
-/// Room documents open here, by room.
-type OpenDocs = Arc<Mutex<BTreeMap<RoomId, Doc>>>;
-
 /// Opens room `room`'s document, syncs it with `peers` and sends other nodes' entries to its
 /// actor (the task returned).
 async fn open_room(
@@ -126,8 +123,8 @@ pub(crate) async fn mirror(
     me: EndpointId,
     rooms: MeshRooms,
     listing: RoomListing,
+    open: OpenDocs,
 ) -> Result<Vec<JoinHandle<()>>, MeshError> {
-    let open: OpenDocs = Arc::default();
     let mut tasks = Vec::new();
     for (room, _, slot) in rooms.kept {
         let (doc, task) =
