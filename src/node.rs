@@ -73,6 +73,17 @@ impl Node {
         ports: PortChoice,
         join: Option<MeshTicket>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(config, ports, join, None).await
+    }
+
+    /// Starts a node whose mesh endpoint runs over `link`'s network (simulations) instead
+    /// of UDP sockets when given; otherwise as [`Node::start_joining`].
+    pub async fn start_with(
+        config: &Config,
+        ports: PortChoice,
+        join: Option<MeshTicket>,
+        link: Option<Arc<dyn fieldmesh_mesh::LinkNetwork>>,
+    ) -> anyhow::Result<Self> {
         let data_dir = config.data_dir.clone();
         let (key, id) = identity::load_or_create(&data_dir)?;
         let metrics = Arc::new(NodeMetrics::default());
@@ -112,7 +123,8 @@ impl Node {
                 display: Some(runtime.display()),
                 sensors: config.sensors.iter().map(|s| s.id.clone()).collect(),
             };
-            match start_mesh(config, &data_dir, key.to_bytes(), store, join, local).await {
+            let how = MeshStart { join, link };
+            match start_mesh(config, &data_dir, key.to_bytes(), store, how, local).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     runtime.shutdown().await;
@@ -277,13 +289,19 @@ async fn bind(config: &Config, ports: PortChoice) -> anyhow::Result<TcpListener>
     }
 }
 
+/// Which mesh to join, over what.
+struct MeshStart {
+    join: Option<MeshTicket>,
+    link: Option<Arc<dyn fieldmesh_mesh::LinkNetwork>>,
+}
+
 /// Joins (or creates) the mesh and records its ticket in the data dir.
 async fn start_mesh(
     config: &Config,
     data_dir: &Path,
     key: [u8; 32],
     store: Store,
-    join: Option<MeshTicket>,
+    MeshStart { join, link }: MeshStart,
     local: fieldmesh_mesh::MeshLocal,
 ) -> anyhow::Result<MeshNode> {
     let saved = read_ticket(data_dir)?;
@@ -305,12 +323,15 @@ async fn start_mesh(
             .mesh
             .heavy_compute
             .unwrap_or(config.role == crate::config::Role::Datacenter),
+        link,
     };
+    let simulated = cfg.link.clone();
     let mesh = MeshNode::start(&cfg, key, store, how, local)
         .await
         .context("starting the mesh")?;
     write_ticket(data_dir, &mesh.rejoin_ticket())?;
-    if created {
+    // On a simulated network the ticket names no address anyone outside could use.
+    if created && simulated.is_none() {
         println!("mesh ticket: {}", mesh.ticket());
     }
     tracing::info!(members = mesh.members().len(), addrs = ?mesh.addrs(), created, "in the mesh");

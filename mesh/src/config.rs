@@ -47,6 +47,8 @@ pub struct MeshConfig {
     pub cluster: bool,
     /// Serve the `heavy-compute` process group (datacenter nodes; needs `cluster`).
     pub heavy_compute: bool,
+    /// Links of a custom network instead of UDP sockets (`bind` and `network` unused).
+    pub link: Option<Arc<dyn crate::LinkNetwork>>,
 }
 
 impl Default for MeshConfig {
@@ -62,6 +64,7 @@ impl Default for MeshConfig {
             role: String::new(),
             cluster: true,
             heavy_compute: false,
+            link: None,
         }
     }
 }

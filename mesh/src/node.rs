@@ -77,12 +77,17 @@ impl MeshNode {
             MeshNetwork::Direct => Endpoint::builder(presets::Minimal),
             MeshNetwork::N0 => Endpoint::builder(presets::N0),
         };
-        let ep = builder
+        let builder = builder
             .secret_key(key.clone())
             .hooks(gate)
-            .clear_ip_transports()
-            .bind_addr(cfg.bind)
-            .map_err(|e| MeshError::Endpoint(e.to_string()))?
+            .clear_ip_transports();
+        let builder = match &cfg.link {
+            Some(link) => builder.add_custom_transport(link.transport(key.public())),
+            None => builder
+                .bind_addr(cfg.bind)
+                .map_err(|e| MeshError::Endpoint(e.to_string()))?,
+        };
+        let ep = builder
             .bind()
             .await
             .map_err(|e| MeshError::Endpoint(e.to_string()))?;
@@ -93,6 +98,11 @@ impl MeshNode {
         ep.address_lookup()
             .map_err(|e| MeshError::Endpoint(e.to_string()))?
             .add(lookup.clone());
+        if let Some(link) = &cfg.link {
+            ep.address_lookup()
+                .map_err(|e| MeshError::Endpoint(e.to_string()))?
+                .add_boxed(link.lookup());
+        }
 
         let (secret, peers) = match &how {
             MeshJoin::Create => (rand::random::<[u8; 32]>(), Vec::new()),
@@ -109,21 +119,9 @@ impl MeshNode {
             cfg.fetch_wait,
         )
         .await?;
-        let docs_builder = match &cfg.blobs_dir {
-            Some(d) => {
-                let dir = d.join("docs");
-                std::fs::create_dir_all(&dir).map_err(|e| MeshError::File {
-                    path: dir.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                iroh_docs::protocol::Docs::persistent(dir)
-            }
-            None => iroh_docs::protocol::Docs::memory(),
-        };
-        let docs = docs_builder
-            .spawn(ep.clone(), artifacts.blobs().clone(), gossip.clone())
-            .await
-            .map_err(|e| MeshError::Endpoint(format!("room documents: {e}")))?;
+        let (docs, doc_sync) =
+            crate::docsync::spawn_docs(cfg.blobs_dir.as_deref(), &ep, artifacts.blobs(), &gossip)
+                .await?;
         let cluster = match cfg.cluster {
             true => Some(MeshCluster::start(me, &secret).await?),
             false => None,
@@ -167,11 +165,9 @@ impl MeshNode {
         if !peers.is_empty() && !joined {
             tracing::warn!("no peer of the ticket answered; running alone until one does");
         }
-        let bootstrap: Vec<EndpointId> = members
-            .list()
+        let bootstrap: Vec<EndpointId> = crate::rooms::bootstrap(&members, me)
             .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| *id != me)
+            .map(|a| a.id)
             .collect();
         let (sender, receiver) = gossip
             .subscribe(topic_of(&secret), bootstrap)
@@ -234,7 +230,7 @@ impl MeshNode {
             .map(|r| r.kept.iter().map(|(id, _, _)| id.to_string()).collect())
             .unwrap_or_default();
         let author = crate::rooms::author(&docs, &key).await?;
-        let peers = crate::rooms::peers(&members, me);
+        let peers = crate::rooms::bootstrap(&members, me);
         let about = crate::MemberInfo {
             id: me.to_string(),
             name: cfg.name.clone(),
@@ -298,6 +294,8 @@ impl MeshNode {
             );
         }
         let resync = crate::docsync::DocSync {
+            ep: ep.clone(),
+            sync: doc_sync,
             directory: directory.doc().clone(),
             rooms: open,
             blobs: artifacts.blobs().clone(),

@@ -91,6 +91,23 @@ pub(crate) fn peers(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
         .collect()
 }
 
+/// Members a node bootstraps a gossip topic or document with. Every bootstrap peer gets a
+/// HyParView join (and, for documents, a full sync) at once: naming all members made each
+/// join cost O(N) connections and kept the overlay churning (all-to-all traffic at 20+
+/// nodes). A few random ones form the overlay; anti-entropy covers the rest.
+pub(crate) const BOOTSTRAP_PEERS: usize = 4;
+
+/// Up to [`BOOTSTRAP_PEERS`] random members other than `me`.
+pub(crate) fn bootstrap(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
+    let mut all = peers(members, me);
+    for i in 0..all.len().min(BOOTSTRAP_PEERS) {
+        let j = rand::random_range(i..all.len());
+        all.swap(i, j);
+    }
+    all.truncate(BOOTSTRAP_PEERS);
+    all
+}
+
 /// Opens room `room`'s document, syncs it with `peers` and sends other nodes' entries to its
 /// actor (the task returned).
 async fn open_room(
@@ -127,8 +144,15 @@ pub(crate) async fn mirror(
 ) -> Result<Vec<JoinHandle<()>>, MeshError> {
     let mut tasks = Vec::new();
     for (room, _, slot) in rooms.kept {
-        let (doc, task) =
-            open_room(docs, blobs.clone(), secret, peers(members, me), &room, slot).await?;
+        let (doc, task) = open_room(
+            docs,
+            blobs.clone(),
+            secret,
+            bootstrap(members, me),
+            &room,
+            slot,
+        )
+        .await?;
         tasks.push(task);
         open.lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -196,7 +220,7 @@ impl FollowAdded {
         name: String,
         slot: Slot<RoomMsg>,
     ) -> Result<JoinHandle<()>, MeshError> {
-        let peers = peers(&self.members, self.me);
+        let peers = bootstrap(&self.members, self.me);
         let (doc, task) = open_room(
             &self.docs,
             self.blobs.clone(),
@@ -224,6 +248,10 @@ impl FollowAdded {
     }
 }
 
+/// How often entries whose content had not arrived are looked at again (the documents'
+/// anti-entropy may have fetched it: iroh-docs then says nothing).
+const RECHECK_WAITING: Duration = Duration::from_secs(2);
+
 /// Other nodes' entries → the room's actor.
 async fn apply_remote(
     mut events: impl futures_util::Stream<Item = anyhow::Result<LiveEvent>> + Unpin,
@@ -231,36 +259,54 @@ async fn apply_remote(
     slot: Slot<RoomMsg>,
 ) {
     let mut waiting: std::collections::BTreeSet<iroh_blobs::Hash> = Default::default();
-    while let Some(ev) = events.next().await {
-        let hash = match ev {
-            Ok(LiveEvent::InsertRemote {
-                entry,
-                content_status,
-                ..
-            }) => {
-                if content_status != ContentStatus::Complete {
-                    waiting.insert(entry.content_hash());
-                    continue;
+    let mut recheck = tokio::time::interval(RECHECK_WAITING);
+    loop {
+        let ready: Vec<iroh_blobs::Hash> = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(LiveEvent::InsertRemote {
+                    entry,
+                    content_status,
+                    ..
+                })) => {
+                    if content_status != ContentStatus::Complete {
+                        waiting.insert(entry.content_hash());
+                        continue;
+                    }
+                    vec![entry.content_hash()]
                 }
-                entry.content_hash()
-            }
-            Ok(LiveEvent::ContentReady { hash }) if waiting.remove(&hash) => hash,
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "room document events stopped");
-                return;
+                Some(Ok(LiveEvent::ContentReady { hash })) if waiting.remove(&hash) => vec![hash],
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "room document events stopped");
+                    return;
+                }
+                None => return,
+            },
+            _ = recheck.tick(), if !waiting.is_empty() => {
+                let mut here = Vec::new();
+                for h in &waiting {
+                    if matches!(blobs.has(*h).await, Ok(true)) {
+                        here.push(*h);
+                    }
+                }
+                for h in &here {
+                    waiting.remove(h);
+                }
+                here
             }
         };
-        let Ok(bytes) = blobs.get_bytes(hash).await else {
-            continue;
-        };
-        match decode::<RoomChange>(&bytes) {
-            Ok(change) => {
-                if let Some(actor) = slot.current() {
-                    let _ = actor.cast(RoomMsg::Remote(vec![change]));
+        for hash in ready {
+            let Ok(bytes) = blobs.get_bytes(hash).await else {
+                continue;
+            };
+            match decode::<RoomChange>(&bytes) {
+                Ok(change) => {
+                    if let Some(actor) = slot.current() {
+                        let _ = actor.cast(RoomMsg::Remote(vec![change]));
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "unreadable room entry"),
             }
-            Err(e) => tracing::warn!(error = %e, "unreadable room entry"),
         }
     }
 }

@@ -170,11 +170,9 @@ pub(crate) async fn anti_entropy(
         if others.is_empty() && !peers.is_empty() {
             let addrs = ep.bound_sockets();
             if join_all(&ep, &members, &lookup, &secret, &peers, addrs).await {
-                let ids = members
-                    .list()
+                let ids = crate::rooms::bootstrap(&members, me)
                     .into_iter()
-                    .map(|(id, _)| id)
-                    .filter(|id| *id != me);
+                    .map(|a| a.id);
                 let _ = sender.join_peers(ids.collect()).await;
             }
             continue;

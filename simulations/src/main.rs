@@ -1,86 +1,111 @@
-//! fieldmesh-sim: the harness that will run hundreds of virtual nodes on one machine.
-//! For now it runs N single-node actor runtimes in one process for a few seconds and
-//! reports events stored per node — the same assembly the binary uses, minus the mesh.
+//! `fieldmesh-sim`: runs N virtual nodes through a scenario and writes `report.json` and
+//! `report.html` (summary table on stdout). Exit 0 when the run completed, 1 on failure.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use fieldmesh_actors::metrics::NodeMetrics;
-use fieldmesh_actors::model::{NodeId, SensorId};
-use fieldmesh_actors::node::{NodeRuntime, NodeSpec};
-use fieldmesh_actors::pipeline::PipelineConfig;
-use fieldmesh_actors::sensors::{SensorConfig, SensorKind};
-use fieldmesh_actors::store::{Store, StoreConfig};
-use fieldmesh_actors::supervision::RestartPolicy;
+use anyhow::Context as _;
+use clap::Parser;
+use fieldmesh_sim::{RunOptions, Scenario, Sizes};
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// Simulate a fieldmesh mesh of many nodes on this machine.
+#[derive(Parser, Debug)]
+#[command(name = "fieldmesh-sim", version)]
+struct Args {
+    /// Virtual nodes (datacenters included).
+    #[arg(long, default_value_t = 30)]
+    nodes: usize,
+    /// Datacenter nodes among them (datacenter-pull uses at least one).
+    #[arg(long, default_value_t = 0)]
+    datacenters: usize,
+    /// Rooms every node keeps.
+    #[arg(long, default_value_t = 2)]
+    rooms: usize,
+    /// Seconds the workload runs (catch-up time comes after).
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Scenario.
+    #[arg(long, value_enum, default_value_t = Scenario::Steady)]
+    scenario: Scenario,
+    /// Seed: the same seed gives the same workload and fault schedule.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where report.json and report.html go.
+    #[arg(long, default_value = "sim-out")]
+    out: PathBuf,
+    /// Longest wait after the workload for delivery to complete, seconds.
+    #[arg(long, default_value_t = 60)]
+    settle: u64,
+    /// Heartbeat interval of every node (the steady replicated event), ms.
+    #[arg(long, default_value_t = 5000)]
+    heartbeat_ms: u64,
+    /// Anti-entropy period, ms.
+    #[arg(long, default_value_t = 2000)]
+    catchup_every_ms: u64,
+    /// Where nodes keep their data (default: /dev/shm when present, else the temp dir).
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
-#[tokio::main]
-async fn main() {
-    let nodes = arg("--nodes", 4);
-    let secs = arg("--duration", 3);
-    let dir = std::env::temp_dir().join(format!("fieldmesh-sim-{}", std::process::id()));
-    let mut running = Vec::new();
-    for n in 0..nodes {
-        let mut id = [0u8; 32];
-        id[..8].copy_from_slice(&n.to_be_bytes());
-        let spec = NodeSpec {
-            id: NodeId::from_bytes(id),
-            role: "edge".into(),
-            sensors: vec![SensorConfig {
-                id: SensorId::new(format!("hr-{n}")).expect("valid sensor id"),
-                kind: SensorKind::HeartRate,
-                room: None,
-                rate_hz: 20.0,
-                batch_max_samples: 20,
-                batch_window_ms: 1000,
-                profile: "lan".into(),
-                seed: n,
-                rf: Default::default(),
-            }],
-            rooms: Vec::new(),
-            pipeline: PipelineConfig::default(),
-            supervision: RestartPolicy::default(),
-            heartbeat_interval: Duration::from_secs(1),
-            attention: Default::default(),
-            classifier: None,
-        };
-        let metrics = Arc::new(NodeMetrics::default());
-        let store = match Store::open(
-            &dir.join(n.to_string()),
-            spec.id,
-            StoreConfig::default(),
-            metrics.clone(),
-        ) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("node {n}: {e}");
-                std::process::exit(1);
-            }
-        };
-        match NodeRuntime::start(spec, store, metrics).await {
-            Ok(rt) => running.push(rt),
-            Err(e) => {
-                eprintln!("node {n}: {e}");
-                std::process::exit(1);
-            }
+fn default_data_root() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fieldmesh-sim: tokio runtime: {e}");
+            std::process::exit(1);
         }
+    };
+    if let Err(e) = runtime.block_on(main_async(args)) {
+        eprintln!("fieldmesh-sim: {e:#}");
+        std::process::exit(1);
     }
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    println!("node  events_stored  restarts");
-    for (n, rt) in running.iter().enumerate() {
-        let m = rt.metrics().snapshot();
-        println!("{n:>4}  {:>13}  {:>8}", m.stored_events, m.restarts);
+}
+
+async fn main_async(args: Args) -> anyhow::Result<()> {
+    if args.nodes < 2 {
+        anyhow::bail!("--nodes must be at least 2");
     }
-    for rt in running {
-        rt.shutdown().await;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    let opts = RunOptions {
+        scenario: args.scenario,
+        sizes: Sizes {
+            nodes: args.nodes,
+            datacenters: args.datacenters,
+            rooms: args.rooms,
+            duration: Duration::from_secs(args.duration),
+        },
+        seed: args.seed,
+        settle: Duration::from_secs(args.settle),
+        heartbeat_ms: args.heartbeat_ms,
+        catchup_every_ms: args.catchup_every_ms,
+        data_root: args.data_root.unwrap_or_else(default_data_root),
+        progress: !args.quiet,
+    };
+    let report = fieldmesh_sim::run(&opts).await?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let json = args.out.join("report.json");
+    std::fs::write(&json, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    let html = args.out.join("report.html");
+    std::fs::write(&html, fieldmesh_sim::html::render(&report))
+        .with_context(|| format!("writing {}", html.display()))?;
+    print!("{}", report.summary());
+    println!("report: {} and {}", json.display(), html.display());
+    Ok(())
 }
