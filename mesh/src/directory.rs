@@ -150,3 +150,31 @@ impl Directory {
         Ok(out)
     }
 }
+
+/// Longest a joining node waits before listing the rooms it keeps (see [`list_rooms`]).
+const ROOM_LISTING_JITTER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Lists `entries` (rooms this node keeps) in the directory — after a random wait when
+/// `joining`, and only those not listed by then: every node keeping a configured room
+/// would otherwise write its own entry for it, and each entry is fetched by every node
+/// (O(N²) downloads while a large mesh starts).
+pub(crate) async fn list_rooms(
+    directory: Directory,
+    author: AuthorId,
+    entries: Vec<RoomEntry>,
+    joining: bool,
+) {
+    if joining {
+        let wait = rand::random_range(0..ROOM_LISTING_JITTER.as_millis() as u64);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
+    let listed = directory.rooms().await.unwrap_or_default();
+    for entry in entries {
+        if listed.iter().any(|r| r.id == entry.id) {
+            continue;
+        }
+        if let Err(e) = directory.add_room(author, &entry).await {
+            tracing::warn!(room = %entry.id, error = %e, "room not listed in the directory");
+        }
+    }
+}

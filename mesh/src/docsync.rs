@@ -1,7 +1,7 @@
 //! Anti-entropy for the documents (directory and rooms): iroh-docs syncs when a document
 //! opens and then only follows gossip, so a missed neighbour-up or a failed content download
-//! would leave a node's view stale for good. Every round this syncs each open document with
-//! one random member and fetches entry contents still missing, from the entry's author.
+//! would leave a node's view stale for good. Every round this syncs one open document (in
+//! turn) with a random member and fetches entry contents still missing, from their author.
 //! The sync is a plain set reconciliation on the docs ALPN (`connect_and_sync`): asking the
 //! engine (`Doc::start_sync`) would also re-join the document's gossip topic each round,
 //! and those joins cascade through HyParView (measured: 3× the traffic of the whole node).
@@ -94,13 +94,15 @@ impl DocSync {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
-        loop {
+        for turn in 0.. {
             tick.tick().await;
-            self.round().await;
+            self.round(turn).await;
         }
     }
 
-    async fn round(&self) {
+    /// Syncs one document (the directory and the rooms in turn: one connection a round)
+    /// with a random member, then fetches what the documents still miss.
+    async fn round(&self, turn: usize) {
         let peers = crate::rooms::peers(&self.members, self.me);
         if peers.is_empty() {
             return;
@@ -114,13 +116,13 @@ impl DocSync {
                 .values()
                 .cloned(),
         );
-        for doc in docs {
-            // A peer already syncing it with us answers "already syncing": fine.
-            let ns = doc.id();
-            if let Err(e) = connect_and_sync(&self.ep, &self.sync, ns, peer.clone(), None).await {
-                tracing::debug!(error = %e, "document resync failed");
-            }
-            self.fetch_missing(&doc).await;
+        let doc = &docs[turn % docs.len()];
+        // A peer already syncing it with us answers "already syncing": fine.
+        if let Err(e) = connect_and_sync(&self.ep, &self.sync, doc.id(), peer, None).await {
+            tracing::debug!(error = %e, "document resync failed");
+        }
+        for doc in &docs {
+            self.fetch_missing(doc).await;
         }
     }
 

@@ -56,18 +56,25 @@ impl Members {
 pub struct MeshGate {
     members: Members,
     refused: Arc<AtomicU64>,
+    traffic: crate::Traffic,
 }
 
 impl MeshGate {
-    /// A gate admitting `members`; refusals are counted in `refused`.
-    pub fn new(members: Members, refused: Arc<AtomicU64>) -> Self {
-        Self { members, refused }
+    /// A gate admitting `members`; refusals are counted in `refused`, connections that
+    /// pass (both ways) in `traffic`.
+    pub fn new(members: Members, refused: Arc<AtomicU64>, traffic: crate::Traffic) -> Self {
+        Self {
+            members,
+            refused,
+            traffic,
+        }
     }
 }
 
 impl EndpointHooks for MeshGate {
     async fn after_handshake<'a>(&'a self, conn: &'a Connection) -> AfterHandshakeOutcome {
         if conn.alpn() == JOIN_ALPN || self.members.contains(&conn.remote_id()) {
+            self.traffic.track(conn);
             return AfterHandshakeOutcome::Accept;
         }
         self.refused.fetch_add(1, Ordering::Relaxed);

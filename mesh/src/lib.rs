@@ -17,6 +17,7 @@ mod pull;
 mod rooms;
 mod tasks;
 mod ticket;
+mod traffic;
 pub mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +40,7 @@ pub use node::MeshNode;
 pub use pull::PullPolicy;
 pub use rooms::MeshRooms;
 pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
+pub use traffic::{ProtocolTraffic, Traffic};
 
 /// Versioned ALPN of the join protocol (the only one open to strangers).
 pub const JOIN_ALPN: &[u8] = b"/fieldmesh/join/1";
@@ -121,6 +123,8 @@ pub struct MeshCounters {
     pub live_in: AtomicU64,
     /// Join attempts refused (wrong secret, garbage).
     pub join_refused: std::sync::Arc<AtomicU64>,
+    /// Connections and bytes by protocol.
+    pub traffic: Traffic,
 }
 
 impl MeshCounters {

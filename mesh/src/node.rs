@@ -72,7 +72,11 @@ impl MeshNode {
         let key = SecretKey::from_bytes(&key);
         let counters = Arc::new(MeshCounters::default());
         let members = Members::default();
-        let gate = MeshGate::new(members.clone(), counters.refused.clone());
+        let gate = MeshGate::new(
+            members.clone(),
+            counters.refused.clone(),
+            counters.traffic.clone(),
+        );
         let builder = match cfg.network {
             MeshNetwork::Direct => Endpoint::builder(presets::Minimal),
             MeshNetwork::N0 => Endpoint::builder(presets::N0),
@@ -252,14 +256,21 @@ impl MeshNode {
             .iter()
             .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));
         if let Some(rooms) = &rooms {
-            for (id, name, _) in &rooms.kept {
-                let entry = crate::RoomEntry {
+            let entries = rooms
+                .kept
+                .iter()
+                .map(|(id, name, _)| crate::RoomEntry {
                     id: id.to_string(),
                     name: name.clone(),
                     ticket: crate::rooms::ticket(&secret, id, at.clone()).to_string(),
-                };
-                directory.add_room(author, &entry).await?;
-            }
+                })
+                .collect();
+            tasks.push(tokio::spawn(crate::directory::list_rooms(
+                directory.clone(),
+                author,
+                entries,
+                members.len() > 1,
+            )));
         }
         let open = crate::docsync::OpenDocs::default();
         if let Some(rooms) = rooms {

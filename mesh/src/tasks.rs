@@ -19,6 +19,9 @@ use crate::join::{join, remember};
 use crate::ticket::TicketPeer;
 use crate::wire::{GossipBatch, batches, decode, sign_event};
 
+/// Members greeted at once while joining.
+const GREET_CONCURRENCY: usize = 16;
+
 /// Joins through every peer that answers, then introduces this node to every member they
 /// named. Returns whether any peer answered.
 pub(crate) async fn join_all(
@@ -49,15 +52,24 @@ pub(crate) async fn join_all(
             Err(e) => tracing::debug!(peer = %id.fmt_short(), error = %e, "join failed"),
         }
     }
-    for (id, addrs) in to_greet {
-        if id == me || members.contains(&id) {
-            continue;
-        }
-        remember(lookup, id, &addrs);
-        if join(ep, id, secret, my_addrs.clone()).await.is_ok() {
-            members.admit(id, addrs);
-        }
-    }
+    // Every member must know this node before its gate lets it in: greet them all, a few
+    // at a time (one by one, a 300-member mesh took minutes per joining node over WAN RTTs).
+    let greetings = to_greet
+        .into_iter()
+        .filter(|(id, _)| *id != me && !members.contains(id))
+        .map(|(id, addrs)| {
+            remember(lookup, id, &addrs);
+            let my_addrs = my_addrs.clone();
+            async move {
+                if join(ep, id, secret, my_addrs).await.is_ok() {
+                    members.admit(id, addrs);
+                }
+            }
+        });
+    futures_util::stream::iter(greetings)
+        .buffer_unordered(GREET_CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
     answered
 }
 

@@ -8,6 +8,7 @@ pub mod measure;
 pub mod report;
 pub mod run;
 pub mod scenario;
+mod summary;
 
 pub use report::Report;
 pub use run::{RunOptions, run};

@@ -37,6 +37,20 @@ pub struct NodeBytes {
     pub setup: u64,
 }
 
+/// One protocol's traffic (by ALPN), averaged over the nodes running at the end (QUIC
+/// connection statistics: set-up and retransmissions included).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolUse {
+    /// The ALPN.
+    pub alpn: String,
+    /// Connections opened or accepted per node.
+    pub connections_per_node: f64,
+    /// Bytes sent per node.
+    pub sent_per_node: f64,
+    /// Bytes received per node.
+    pub received_per_node: f64,
+}
+
 /// Averages over nodes of [`NodeBytes`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BytesPerNode {
@@ -130,6 +144,8 @@ pub struct Report {
     pub cpu_s: f64,
     /// Averages of `per_node`.
     pub bytes_per_node: BytesPerNode,
+    /// Bytes per node by protocol.
+    pub protocols: Vec<ProtocolUse>,
     /// Counts.
     pub counts: Counts,
     /// Island nodes (`kbps-island`).
@@ -217,6 +233,13 @@ impl Report {
                 s,
                 "{:<width$}  node {}: {:.2} of {:.0} kbit/s used, delivered {:.3}",
                 "island", i.node, i.used_kbps, i.budget_kbps, i.delivered
+            );
+        }
+        for p in &self.protocols {
+            let _ = writeln!(
+                s,
+                "{:<width$}  {:.0} connections, {:.0} B sent / {:.0} B received per node",
+                p.alpn, p.connections_per_node, p.sent_per_node, p.received_per_node
             );
         }
         if let Some(n) = self.artifacts_pulled {

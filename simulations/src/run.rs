@@ -14,8 +14,9 @@ use rand::{RngExt, SeedableRng};
 
 use crate::fleet::{Fleet, FleetSettings, room_id};
 use crate::measure::{self, Latencies};
-use crate::report::{self, BytesPerNode, Counts, IslandUse, Mark, NodeBytes, Report};
+use crate::report::{Mark, Report};
 use crate::scenario::{self, Action, Kind, Scenario, Sizes};
+use crate::summary::Seen;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -93,6 +94,7 @@ async fn drive(
     let first: Vec<usize> = (1..fleet.nodes.len())
         .filter(|&i| plan.nodes[i].at_start)
         .collect();
+    let starting = start_bar(opts, first.len() + 1);
     for chunk in first.chunks(START_CONCURRENCY) {
         let running = fleet.running();
         let mut jobs = FuturesUnordered::new();
@@ -108,6 +110,12 @@ async fn drive(
         for (i, node) in started {
             fleet.nodes[i].node = Some(node);
         }
+        if let Some(b) = &starting {
+            b.set_position(fleet.running().len() as u64);
+        }
+    }
+    if let Some(b) = starting {
+        b.finish_and_clear();
     }
     for i in fleet.running() {
         if let Some(n) = &fleet.nodes[i].node {
@@ -211,115 +219,23 @@ async fn drive(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let settle_s = settle_start.map_or(0.0, |s| s.elapsed().as_secs_f64());
-    let expected = final_expected.unwrap_or_default();
-    let (got, want, shares) = measure::delivery(fleet, &expected).await;
-    let mut samples = latencies.take();
+    let samples = latencies.take();
     for w in watchers {
         w.abort();
     }
-    let (latency_ms, latency_cdf) = report::distribution(&mut samples, 200);
-    let run_s = t0.elapsed().as_secs_f64();
-    let per_node: Vec<NodeBytes> = fleet
-        .nodes
-        .iter()
-        .map(|v| NodeBytes {
-            node: v.plan.index,
-            link: v.plan.link.name.clone(),
-            role: format!("{:?}", v.plan.kind).to_lowercase(),
-            sent: v.counters.sent.load(std::sync::atomic::Ordering::Relaxed),
-            received: v
-                .counters
-                .received
-                .load(std::sync::atomic::Ordering::Relaxed),
-            dropped_packets: v
-                .counters
-                .dropped
-                .load(std::sync::atomic::Ordering::Relaxed),
-            setup: v
-                .counters
-                .handshake
-                .load(std::sync::atomic::Ordering::Relaxed),
-        })
-        .collect();
-    let n = fleet.nodes.len().max(1) as f64;
-    let bytes_per_node = BytesPerNode {
-        sent_mean: per_node.iter().map(|b| b.sent as f64).sum::<f64>() / n,
-        received_mean: per_node.iter().map(|b| b.received as f64).sum::<f64>() / n,
-        sent_max: per_node.iter().map(|b| b.sent).max().unwrap_or(0),
-        received_max: per_node.iter().map(|b| b.received).max().unwrap_or(0),
-        sent_per_s_mean: (total_sent(fleet) - sent_at_t0) as f64 / n / run_s,
-        setup_mean: per_node.iter().map(|b| b.setup as f64).sum::<f64>() / n,
-    };
-    let islands = fleet
-        .nodes
-        .iter()
-        .filter(|v| v.plan.kind == Kind::Island)
-        .map(|v| IslandUse {
-            node: v.plan.index,
-            budget_kbps: v.plan.link.kbps.unwrap_or(f64::INFINITY),
-            used_kbps: per_node[v.plan.index].sent as f64 * 8.0 / 1000.0 / run_s,
-            delivered: shares.get(&v.id).copied().unwrap_or(1.0),
-        })
-        .collect();
-    let mut counts = Counts {
-        events: expected.values().sum(),
-        dropped_packets: per_node.iter().map(|b| b.dropped_packets).sum(),
-        ..Default::default()
-    };
-    let mut artifacts_pulled = None;
-    for v in &fleet.nodes {
-        let Some(node) = &v.node else { continue };
-        counts.restarts += node.runtime().metrics().snapshot().restarts;
-        if let Some(m) = node.mesh() {
-            let c = m.counters();
-            let get =
-                |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-            counts.forged += get(&c.forged);
-            counts.malformed += get(&c.malformed);
-            counts.caught_up += get(&c.caught_up);
-            counts.refused += get(&c.refused);
-        }
-        if v.plan.kind == Kind::Datacenter && opts.scenario == Scenario::DatacenterPull {
-            let list = node
-                .runtime()
-                .store()
-                .artifacts()
-                .list()
-                .unwrap_or_default();
-            let pulled = list.iter().filter(|a| a.origin != v.id).count() as u64;
-            *artifacts_pulled.get_or_insert(0) += pulled;
-        }
-    }
-    Ok(Report {
-        nodes: fleet.nodes.len(),
-        datacenters: plan
-            .nodes
-            .iter()
-            .filter(|p| p.kind == Kind::Datacenter)
-            .count(),
-        rooms: opts.sizes.rooms.max(1),
-        scenario: opts.scenario.name().into(),
-        seed: opts.seed,
-        duration_s: duration.as_secs_f64(),
-        settle_s,
-        delivery_ratio: got as f64 / want.max(1) as f64,
-        latency_ms,
-        room_convergence_s: convergence.iter().copied().reduce(f64::max),
+    let seen = Seen {
+        settle_s: settle_start.map_or(0.0, |s| s.elapsed().as_secs_f64()),
+        expected: final_expected.unwrap_or_default(),
+        samples,
+        run_s: t0.elapsed().as_secs_f64(),
+        sent_since_t0: total_sent(fleet) - sent_at_t0,
+        convergence,
         heal_s,
-        rss_per_node_mib: measure::rss_mib() / n,
-        cpu_s: 0.0,
-        bytes_per_node,
-        counts,
-        islands,
-        artifacts_pulled,
-        per_node,
-        latency_cdf,
-        delivery_over_time: over_time,
-        timeline: marks,
-        wall_s: 0.0,
+        over_time,
+        marks,
         startup_s,
-    })
+    };
+    Ok(crate::summary::summarize(fleet, plan, opts, seen).await)
 }
 
 fn total_sent(fleet: &Fleet) -> u64 {
@@ -423,6 +339,20 @@ fn refresh_watches(fleet: &Fleet, watches: &[(usize, usize)]) {
             }
         }
     }
+}
+
+/// Nodes started so far, while the fleet comes up.
+fn start_bar(opts: &RunOptions, nodes: usize) -> Option<indicatif::ProgressBar> {
+    if !opts.progress {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(nodes as u64);
+    let style =
+        indicatif::ProgressStyle::with_template("starting [{bar:40}] {pos}/{len} nodes {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar.set_position(1);
+    Some(bar)
 }
 
 fn progress_bar(opts: &RunOptions) -> Option<indicatif::ProgressBar> {

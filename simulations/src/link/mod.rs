@@ -9,20 +9,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use iroh::EndpointId;
-use iroh::TransportAddr;
-use iroh::address_lookup::{AddressLookup, EndpointData, EndpointInfo, Item};
-use iroh::endpoint::transports::{
-    CustomEndpoint, CustomSender, CustomTransport, RecvInfo, Transmit,
-};
 use iroh_base::CustomAddr;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -110,10 +102,10 @@ pub struct LinkCounters {
     pub handshake: AtomicU64,
 }
 
-struct Packet {
-    data: Bytes,
-    from: EndpointId,
-    to: EndpointId,
+pub(super) struct Packet {
+    pub(super) data: Bytes,
+    pub(super) from: EndpointId,
+    pub(super) to: EndpointId,
 }
 
 struct Pending {
@@ -140,19 +132,19 @@ impl Ord for Pending {
 }
 
 /// A node's place on the network.
-struct Port {
+pub(super) struct Port {
     profile: LinkProfile,
     counters: Arc<LinkCounters>,
     inbox: mpsc::UnboundedSender<Packet>,
-    receiver: Mutex<Option<mpsc::UnboundedReceiver<Packet>>>,
+    pub(super) receiver: Mutex<Option<mpsc::UnboundedReceiver<Packet>>>,
     /// When the uplink / downlink is free again.
     up_free: Mutex<Instant>,
     down_free: Mutex<Instant>,
 }
 
 #[derive(Default)]
-struct Inner {
-    ports: RwLock<HashMap<EndpointId, Arc<Port>>>,
+pub(super) struct Inner {
+    pub(super) ports: RwLock<HashMap<EndpointId, Arc<Port>>>,
     cut: RwLock<HashSet<EndpointId>>,
     queue: Mutex<BinaryHeap<Reverse<Pending>>>,
     wake: Notify,
@@ -163,7 +155,7 @@ struct Inner {
 /// The in-memory network all virtual nodes share.
 #[derive(Clone)]
 pub struct ShapedNetwork {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for ShapedNetwork {
@@ -172,11 +164,11 @@ impl std::fmt::Debug for ShapedNetwork {
     }
 }
 
-fn addr_of(id: &EndpointId) -> CustomAddr {
+pub(super) fn addr_of(id: &EndpointId) -> CustomAddr {
     CustomAddr::from_parts(SHAPED_TRANSPORT_ID, id.as_bytes())
 }
 
-fn id_of(addr: &CustomAddr) -> Option<EndpointId> {
+pub(super) fn id_of(addr: &CustomAddr) -> Option<EndpointId> {
     if addr.id() != SHAPED_TRANSPORT_ID {
         return None;
     }
@@ -229,7 +221,7 @@ impl ShapedNetwork {
     }
 
     /// Shapes and schedules one datagram.
-    fn send(&self, from: EndpointId, to: EndpointId, data: Bytes) {
+    pub(super) fn send(&self, from: EndpointId, to: EndpointId, data: Bytes) {
         let ports = read(&self.inner.ports);
         let Some(src) = ports.get(&from).cloned() else {
             return;
@@ -340,10 +332,10 @@ async fn deliver(inner: std::sync::Weak<Inner>) {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     m.read().unwrap_or_else(|p| p.into_inner())
 }
 fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -351,155 +343,4 @@ fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 fn drop_guard<T>(_: T) {}
 
-/// One node's transport on the network.
-#[derive(Debug)]
-struct NodeTransport {
-    net: ShapedNetwork,
-    me: EndpointId,
-}
-
-impl CustomTransport for NodeTransport {
-    fn bind(&self) -> io::Result<Box<dyn CustomEndpoint>> {
-        let port = read(&self.net.inner.ports).get(&self.me).cloned();
-        let rx = port
-            .and_then(|p| lock(&p.receiver).take())
-            .ok_or_else(|| io::Error::other("node not attached to the network, or bound twice"))?;
-        Ok(Box::new(NodeEndpoint {
-            net: self.net.clone(),
-            me: self.me,
-            addrs: n0_watcher::Watchable::new(vec![addr_of(&self.me)]),
-            rx,
-        }))
-    }
-}
-
-struct NodeEndpoint {
-    net: ShapedNetwork,
-    me: EndpointId,
-    addrs: n0_watcher::Watchable<Vec<CustomAddr>>,
-    rx: mpsc::UnboundedReceiver<Packet>,
-}
-
-impl std::fmt::Debug for NodeEndpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeEndpoint")
-            .field("me", &self.me)
-            .finish_non_exhaustive()
-    }
-}
-
-impl CustomEndpoint for NodeEndpoint {
-    fn watch_local_addrs(&self) -> n0_watcher::Direct<Vec<CustomAddr>> {
-        self.addrs.watch()
-    }
-
-    fn create_sender(&self) -> Arc<dyn CustomSender> {
-        Arc::new(NodeSender {
-            net: self.net.clone(),
-            me: self.me,
-        })
-    }
-
-    fn poll_recv(
-        &mut self,
-        cx: &mut Context,
-        bufs: &mut [io::IoSliceMut<'_>],
-        metas: &mut [noq_udp::RecvMeta],
-        recv_infos: &mut [RecvInfo],
-    ) -> Poll<io::Result<usize>> {
-        let n = bufs.len().min(metas.len()).min(recv_infos.len());
-        if n == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let mut filled = 0;
-        while filled < n {
-            let packet = match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(p)) => p,
-                Poll::Ready(None) if filled == 0 => {
-                    return Poll::Ready(Err(io::Error::other("network gone")));
-                }
-                Poll::Ready(None) | Poll::Pending => break,
-            };
-            let len = packet.data.len();
-            if bufs[filled].len() < len {
-                continue; // larger than the receive buffer: lost, as UDP would
-            }
-            bufs[filled][..len].copy_from_slice(&packet.data);
-            metas[filled].len = len;
-            metas[filled].stride = len;
-            recv_infos[filled] = RecvInfo::new(addr_of(&packet.from), Some(addr_of(&self.me)));
-            filled += 1;
-        }
-        if filled == 0 {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(filled))
-        }
-    }
-}
-
-#[derive(Debug)]
-struct NodeSender {
-    net: ShapedNetwork,
-    me: EndpointId,
-}
-
-impl CustomSender for NodeSender {
-    fn is_valid_send_addr(&self, addr: &CustomAddr) -> bool {
-        addr.id() == SHAPED_TRANSPORT_ID
-    }
-
-    fn poll_send(
-        &self,
-        _cx: &mut Context,
-        dst: &CustomAddr,
-        _src: Option<&CustomAddr>,
-        transmit: &Transmit<'_>,
-    ) -> Poll<io::Result<()>> {
-        let Some(to) = id_of(dst) else {
-            return Poll::Ready(Err(io::Error::other("not a shaped-network address")));
-        };
-        let size = transmit
-            .segment_size
-            .unwrap_or(transmit.contents.len())
-            .max(1);
-        for seg in transmit.contents.chunks(size) {
-            self.net.send(self.me, to, Bytes::copy_from_slice(seg));
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// Finds nodes attached to the network.
-#[derive(Debug)]
-struct Lookup(ShapedNetwork);
-
-impl AddressLookup for Lookup {
-    fn resolve(
-        &self,
-        endpoint_id: EndpointId,
-    ) -> Option<n0_future::boxed::BoxStream<Result<Item, iroh::address_lookup::Error>>> {
-        if !read(&self.0.inner.ports).contains_key(&endpoint_id) {
-            return None;
-        }
-        let info = EndpointInfo {
-            endpoint_id,
-            data: EndpointData::from_iter([TransportAddr::Custom(addr_of(&endpoint_id))]),
-        };
-        let item = Item::new(info, "fieldmesh-sim network", None);
-        Some(futures_util::stream::once(async move { Ok(item) }).boxed())
-    }
-}
-
-impl fieldmesh_mesh::LinkNetwork for ShapedNetwork {
-    fn transport(&self, me: EndpointId) -> Arc<dyn CustomTransport> {
-        Arc::new(NodeTransport {
-            net: self.clone(),
-            me,
-        })
-    }
-
-    fn lookup(&self) -> Box<dyn AddressLookup> {
-        Box::new(Lookup(self.clone()))
-    }
-}
+mod transport;
