@@ -50,7 +50,9 @@ fn three_nodes_form_a_mesh_by_ticket_and_see_each_others_events() {
         .iter()
         .map(|d| write_config(d, "[mesh]\ncatchup_every_ms = 300\n"))
         .collect();
+    let mut reaper = Reaper::default();
     let mut a = spawn_node(&configs[0]);
+    reaper.watch(&a);
     let a_http = wait_for_node(&dirs[0].join("data"), &mut a);
     let out = bin()
         .args(["ticket", "--data-dir"])
@@ -78,6 +80,9 @@ fn three_nodes_form_a_mesh_by_ticket_and_see_each_others_events() {
                 .unwrap()
         })
         .collect();
+    for child in &others {
+        reaper.watch(child);
+    }
     for (child, d) in others.iter_mut().zip(&dirs[1..]) {
         wait_for_node(&d.join("data"), child);
     }

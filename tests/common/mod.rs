@@ -86,6 +86,32 @@ pub fn wait_for_node(data: &Path, child: &mut Child) -> String {
     }
 }
 
+/// Kills the node processes it names when a failing test unwinds past it (a panicking
+/// test otherwise leaves them running, eating the CPU of every test after it).
+#[derive(Default)]
+pub struct Reaper(Vec<u32>);
+
+impl Reaper {
+    /// Kills `child` too if the test fails.
+    pub fn watch(&mut self, child: &Child) {
+        self.0.push(child.id());
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for pid in &self.0 {
+            // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+            unsafe {
+                libc::kill(*pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Sends SIGTERM.
 pub fn terminate(child: &Child) {
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
