@@ -325,13 +325,12 @@ async fn start_mesh(
             .unwrap_or(config.role == crate::config::Role::Datacenter),
         link,
     };
-    let simulated = cfg.link.clone();
     let mesh = MeshNode::start(&cfg, key, store, how, local)
         .await
         .context("starting the mesh")?;
     write_ticket(data_dir, &mesh.rejoin_ticket())?;
     // On a simulated network the ticket names no address anyone outside could use.
-    if created && simulated.is_none() {
+    if created && cfg.link.is_none() {
         println!("mesh ticket: {}", mesh.ticket());
     }
     tracing::info!(members = mesh.members().len(), addrs = ?mesh.addrs(), created, "in the mesh");

@@ -101,7 +101,8 @@ impl DocSync {
     }
 
     /// Syncs one document (the directory and the rooms in turn: one connection a round)
-    /// with a random member, then fetches what the documents still miss.
+    /// with a random member, then fetches what that document still misses (one document
+    /// a round: each check walks all its entries).
     async fn round(&self, turn: usize) {
         let peers = crate::rooms::peers(&self.members, self.me);
         if peers.is_empty() {
@@ -121,9 +122,7 @@ impl DocSync {
         if let Err(e) = connect_and_sync(&self.ep, &self.sync, doc.id(), peer, None).await {
             tracing::debug!(error = %e, "document resync failed");
         }
-        for doc in &docs {
-            self.fetch_missing(doc).await;
-        }
+        self.fetch_missing(doc).await;
     }
 
     /// Entries whose content is not here: fetched from their author (an author id is its

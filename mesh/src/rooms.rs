@@ -99,13 +99,10 @@ pub(crate) const BOOTSTRAP_PEERS: usize = 4;
 
 /// Up to [`BOOTSTRAP_PEERS`] random members other than `me`.
 pub(crate) fn bootstrap(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
-    let mut all = peers(members, me);
-    for i in 0..all.len().min(BOOTSTRAP_PEERS) {
-        let j = rand::random_range(i..all.len());
-        all.swap(i, j);
-    }
-    all.truncate(BOOTSTRAP_PEERS);
-    all
+    use rand::seq::IteratorRandom;
+    peers(members, me)
+        .into_iter()
+        .sample(&mut rand::rng(), BOOTSTRAP_PEERS)
 }
 
 /// Opens room `room`'s document, syncs it with `peers` and sends other nodes' entries to its

@@ -151,6 +151,14 @@ pub fn room_id(r: usize) -> String {
     format!("room-{r}")
 }
 
+/// The id of node `plan`'s one sensor (datacenter nodes have none).
+pub fn sensor_id(plan: &NodePlan) -> String {
+    match plan.kind {
+        Kind::Edge => format!("hr-{:03}", plan.index),
+        _ => format!("sdr-{:03}", plan.index),
+    }
+}
+
 /// A virtual node's config: the same TOML an operator would write.
 fn config_text(plan: &NodePlan, dir: &Path, s: FleetSettings) -> String {
     let i = plan.index;
@@ -194,12 +202,15 @@ enabled = false
         );
     }
     let room = format!("\"{}\"", room_id(i % s.rooms.max(1)));
+    let sensor = sensor_id(plan);
+    let radio =
+        format!("\n[[sensors]]\nid = \"{sensor}\"\nkind = \"sdr\"\nroom = {room}\nseed = {i}\n");
     match plan.kind {
         Kind::Edge => {
             t += &format!(
                 r#"
 [[sensors]]
-id = "hr-{i:03}"
+id = "{sensor}"
 kind = "heart_rate"
 room = {room}
 rate_hz = 1
@@ -209,31 +220,18 @@ batch_window_ms = 10000
             );
         }
         Kind::Radio => {
-            t += &format!(
-                r#"
-[[sensors]]
-id = "sdr-{i:03}"
-kind = "sdr"
-room = {room}
-seed = {i}
-
+            t += &radio;
+            t += r#"
 [sensors.rf]
 sample_rate_hz = 250000
 window_samples = 25000
 tf_every_ms = 10000
 iq_max_ms = 50
-"#
-            );
+"#;
         }
         Kind::Island => {
-            t += &format!(
-                r#"
-[[sensors]]
-id = "sdr-{i:03}"
-kind = "sdr"
-room = {room}
-seed = {i}
-profile = "kbps"
+            t += &radio;
+            t += r#"profile = "kbps"
 
 [sensors.rf]
 sample_rate_hz = 250000
@@ -243,11 +241,10 @@ mode = "band_energy"
 
 [sensors.rf.band_energy]
 bands = [
-    {{ id = 1, lo_hz = -100000, hi_hz = -25000 }},
-    {{ id = 2, lo_hz = 25000, hi_hz = 100000 }},
+    { id = 1, lo_hz = -100000, hi_hz = -25000 },
+    { id = 2, lo_hz = 25000, hi_hz = 100000 },
 ]
-"#
-            );
+"#;
         }
         Kind::Datacenter => {
             t += "\n[mesh.pull_iq]\nmin_confidence = 0.0\nmin_snr_db = 0.0\n";

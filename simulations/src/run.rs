@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use crate::fleet::{Fleet, FleetSettings, room_id};
 use crate::measure::{self, Latencies};
 use crate::report::{Mark, Report};
-use crate::scenario::{self, Action, Kind, Scenario, Sizes};
+use crate::scenario::{self, Action, Scenario, Sizes};
 use crate::summary::Seen;
 
 /// What to run.
@@ -321,11 +321,7 @@ fn refresh_watches(fleet: &Fleet, watches: &[(usize, usize)]) {
             continue;
         };
         let s = &fleet.nodes[sensor_node];
-        let prefix = match s.plan.kind {
-            Kind::Edge => "hr",
-            _ => "sdr",
-        };
-        let Ok(sensor) = SensorId::new(format!("{prefix}-{sensor_node:03}")) else {
+        let Ok(sensor) = SensorId::new(crate::fleet::sensor_id(&s.plan)) else {
             continue;
         };
         for (_, _, slot) in n.runtime().room_registry().list() {
