@@ -2,6 +2,7 @@
 //! PyPI wheel (`scripts/test.sh` fetches it): the same accuracy test as on tract, and
 //! `analyze --json` giving the same boxes, labels and confidences on both backends.
 
+#[path = "e2e/common/mod.rs"]
 mod common;
 
 use common::classify::{

@@ -2,6 +2,7 @@
 //! from a file or from the environment fail with the key, the value and the source, exit 2.
 #![allow(clippy::result_large_err)] // figment::Jail closures return figment::Error
 
+#[path = "e2e/common/mod.rs"]
 mod common;
 
 use std::path::Path;

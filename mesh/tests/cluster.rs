@@ -1,6 +1,6 @@
 //! ractor_cluster over iroh between two nodes of one process: a session comes up between
 //! members, the datacenter's heavy-compute actor is reached through its remote proxy, and
-//! the session going down is seen. (Across OS processes: `tests/mesh.rs` at the root.)
+//! the session going down is seen. (Across OS processes: `tests/e2e/mesh.rs` at the root.)
 
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use fieldmesh_actors::dsp::sigmf::archive_bytes;
 use fieldmesh_actors::model::ArtifactKind;
 use fieldmesh_mesh::{HEAVY_COMPUTE_GROUP, MeshConfig, MeshJoin, RefineRequest, refine_remotely};
 
+#[path = "network/common/mod.rs"]
 mod common;
 use common::*;
 

@@ -152,7 +152,10 @@ pub(crate) async fn ingest_events(
     ))
 }
 
-/// Closes a WebSocket with `code` and `reason` (cut to the 123 bytes a close frame holds).
+/// Closes a WebSocket with `code` and `reason` (cut to the 123 bytes a close frame holds),
+/// then reads until the peer's close (at most [`CLOSE_DRAIN`]): a socket dropped with
+/// frames still unread is reset by the kernel, and a reset can destroy the close frame
+/// before the peer reads it — a flooding client would never learn why it was cut off.
 pub(crate) async fn close_socket(
     mut socket: axum::extract::ws::WebSocket,
     code: u16,
@@ -165,5 +168,18 @@ pub(crate) async fn close_socket(
         code,
         reason: reason.into(),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let drain = async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
 }
+
+/// How long a closing socket waits for the peer's close frame.
+const CLOSE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);

@@ -4,7 +4,7 @@
 //! fetched into a file through another node, and refined by a heavy-compute node that the
 //! edge reaches through ractor_cluster over iroh (a remote actor call between processes).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! accuracy on seeded emitters, `analyze --json` labels, and bad models or libraries
 //! answered with a one-line error (exit 2) or a logged fallback — never a panic.
 
-mod common;
+use crate::common;
 
 use common::classify::{accuracy_on_seeded_examples, analyze, assert_labelled, scene};
 use fieldmesh_actors::classify::{Backend, select_backend};

@@ -3,7 +3,7 @@
 //! No key, a revoked key, malformed frames, unknown sensors, oversized frames and a device
 //! over its rate get clear answers; the node goes on.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! and the login routes; tokens come from a password login, a one-time link, or the node's
 //! key (`fieldmesh token`); device keys are created, listed and revoked from the CLI.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;

@@ -9,7 +9,7 @@ use fieldmesh_mesh::wire::{GossipBatch, encode, sign_event};
 use fieldmesh_mesh::{CATCHUP_ALPN, MeshConfig, MeshCounters, MeshError, MeshJoin, MeshTicket};
 use iroh::SecretKey;
 
-mod common;
+use crate::common;
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //! see the sensor's attention drop, create a room, filter the events. With `FIELDMESH_SCREENSHOTS=DIR` it also saves a
 //! screenshot of each page there (how `docs/screenshots/` was made).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::TcpListener;

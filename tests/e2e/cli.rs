@@ -1,7 +1,7 @@
 //! The CLI contract: `demo --duration` stops cleanly and leaves events that `events --json`
 //! lists; `events` asks a running node; SIGTERM drains and exits 0 quickly; bad flags exit 2.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

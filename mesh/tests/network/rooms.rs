@@ -7,7 +7,7 @@ use fieldmesh_actors::model::{AttentionLevel, SensorId};
 use fieldmesh_actors::rooms::{RoomMsg, RoomState};
 use fieldmesh_mesh::{MeshJoin, MeshTicket};
 
-mod common;
+use crate::common;
 use common::*;
 
 async fn snapshot(m: &Member) -> RoomState {

@@ -2,7 +2,7 @@
 //! route answers 401 without a token, and the sensor endpoints (list, activity,
 //! capabilities) say what the node runs and does.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

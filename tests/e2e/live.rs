@@ -4,7 +4,7 @@
 //! the socket and node go on; server-side filters change what the Events page lists; a
 //! measurement sensor's panel in view gets its samples as binary frames, and only then.
 
-mod common;
+use crate::common;
 
 use common::ws::{self, closed_with, next, next_of, send};
 use common::*;

@@ -1,7 +1,7 @@
 //! `fieldmesh analyze`: finds what is in a SigMF recording (boxes in absolute frequency),
 //! and refuses truncated data, broken metadata and unsupported datatypes with exit code 2.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! restart every event whose append was acknowledged is there. Malformed, mistyped and
 //! oversized ingest bodies get clear 4xx answers and the node keeps running.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,7 +3,7 @@
 //! with a reason; the node goes on. A viewer of the dashboard is told of each capture live
 //! (`new_capture` notices on its page socket).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

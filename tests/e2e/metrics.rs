@@ -2,7 +2,7 @@
 //! accepts, with the node's counters in it (events per sensor, store latency, queues,
 //! viewers, mesh).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

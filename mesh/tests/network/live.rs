@@ -11,7 +11,7 @@ use fieldmesh_actors::store::EventQuery;
 use fieldmesh_mesh::wire::{decode, encode};
 use fieldmesh_mesh::{LIVE_ALPN, LiveFrame, MeshCounters, MeshJoin};
 
-mod common;
+use crate::common;
 use common::*;
 
 #[derive(serde::Serialize)]

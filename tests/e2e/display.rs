@@ -1,7 +1,7 @@
 //! The waterfall display stream through the real binary: a viewer of an SDR sensor gets
 //! live binary rows over HTTP; a sensor without one is a clear 404 and the node keeps going.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::time::Duration;
