@@ -166,11 +166,12 @@ fn main() {
     );
     println!("boxes found: {boxes} (stage by stage: {staged_boxes})");
     println!("stage by stage (best of 7), share of the floor:");
+    let cfar_label = format!("CFAR: {} scales", cfg.cfar.scales.len());
     for (name, d) in [
         "cs16 → complex",
         "STFT: window, FFT, power",
         "noise floor: ratios, tracking",
-        "CFAR: 10 scales",
+        &cfar_label,
         "grouping, boxes",
     ]
     .iter()

@@ -102,3 +102,28 @@ fn a_permanent_carrier_does_not_hold_back_other_boxes_and_nan_is_harmless() {
         "nothing covers the whole band: {streamed:#?}"
     );
 }
+
+#[test]
+fn a_faint_long_carrier_is_found_by_the_long_windows_alone() {
+    // +2 dB in-band for 150 ms: a row holds about 1.3× the noise in the tone's bin, which
+    // 16 rows cannot tell from noise at the configured false-alarm rate; 64 rows can.
+    let fs = 2.4e6;
+    let x = tone_in_noise(fs, 0.4, 300e3, 2.0, 0.1, 0.25, 2);
+    let run = |cfg: &AnalyzerConfig| {
+        let mut a = Analyzer::new(cfg, fs);
+        let mut boxes = Vec::new();
+        for chunk in x.chunks(100_000) {
+            boxes.extend(a.push(chunk));
+        }
+        boxes.extend(a.finish());
+        boxes
+    };
+    let boxes = run(&AnalyzerConfig::default());
+    assert_eq!(boxes.len(), 1, "{boxes:#?}");
+    let b = &boxes[0];
+    assert!(b.freq_lo_hz <= 300e3 && b.freq_hi_hz >= 300e3, "{b:?}");
+    assert!(b.start_s < 0.25 && b.stop_s > 0.1, "{b:?}");
+    let mut short = AnalyzerConfig::default();
+    short.cfar.scales.retain(|s| s.rows <= 16);
+    assert!(run(&short).is_empty(), "short windows alone should miss it");
+}

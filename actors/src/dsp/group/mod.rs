@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::cfar::Hit;
 
+mod interval;
 mod merge;
 mod refine;
+use interval::{ClosedShort, Interval, union_hits};
 use merge::{merge_fragments, suppress};
 use refine::{START_SETTLE_ROWS, ring_profile, trim};
 
@@ -93,32 +95,12 @@ struct Track {
     stride: u64,
     /// `stride` when it opened.
     open_stride: u64,
-    /// Whether fine windows (narrower than `COARSE_BINS`) found it.
+    /// Whether fine windows (narrower than `interval::COARSE_BINS`) found it.
     fine: bool,
+    /// Whether windows no longer than `interval::LONG_ROWS` found it.
+    short: bool,
     /// See [`RawBox::active_rows`].
     active_rows: Vec<u64>,
-}
-
-/// Windows this wide or wider are coarse: they fire up to their width beside a strong
-/// emission, so they only shape tracks no fine window has found.
-const COARSE_BINS: u32 = 64;
-
-fn is_coarse(h: &Hit) -> bool {
-    h.hi - h.lo >= COARSE_BINS
-}
-
-/// A disjoint union of one row's hits.
-struct Interval {
-    lo: u32,
-    hi: u32,
-    /// Earliest row the integrations reach back to.
-    start: u64,
-    peak: f32,
-    /// Longest integration.
-    rows: u32,
-    coarse: bool,
-    /// Whether a single-row window is among its hits.
-    single_row: bool,
 }
 
 /// Normalised rows kept for looking back when a track opens or closes.
@@ -131,6 +113,7 @@ pub struct Grouper {
     open: Vec<Track>,
     closed: Vec<RawBox>,
     intervals: Vec<Interval>,
+    recent_short: Vec<ClosedShort>,
     ring: Vec<Vec<f32>>,
     ring_rows: Vec<u64>,
 }
@@ -144,6 +127,7 @@ impl Grouper {
             open: Vec::new(),
             closed: Vec::new(),
             intervals: Vec::new(),
+            recent_short: Vec::new(),
             ring: vec![vec![0.0; nbins]; RING],
             ring_rows: vec![u64::MAX; RING],
         }
@@ -159,42 +143,30 @@ impl Grouper {
         let slot = (row % RING as u64) as usize;
         self.ring[slot].copy_from_slice(ratio);
         self.ring_rows[slot] = row;
-        // 1. Union the hits into disjoint intervals, fine windows apart from coarse ones.
-        self.intervals.clear();
-        let mut sorted: Vec<&Hit> = hits.iter().collect();
-        sorted.sort_unstable_by_key(|h| (is_coarse(h), h.lo, h.hi));
-        for h in sorted {
-            let start = h.row + 1 - u64::from(h.rows);
-            let coarse = is_coarse(h);
-            match self.intervals.last_mut() {
-                Some(last) if last.coarse == coarse && h.lo <= last.hi + self.cfg.freq_gap_bins => {
-                    last.hi = last.hi.max(h.hi);
-                    last.start = last.start.min(start);
-                    last.peak = last.peak.max(h.ratio);
-                    last.rows = last.rows.max(h.rows);
-                    last.single_row |= h.rows == 1;
-                }
-                _ => self.intervals.push(Interval {
-                    lo: h.lo,
-                    hi: h.hi,
-                    start,
-                    peak: h.ratio,
-                    rows: h.rows,
-                    coarse,
-                    single_row: h.rows == 1,
-                }),
-            }
-        }
+        // 1. Union the hits into disjoint intervals, one class of window at a time.
+        union_hits(hits, self.cfg.freq_gap_bins, &mut self.intervals);
         // 2. Extend (and merge) open tracks that overlap each interval; else open new ones.
         let gap = self.cfg.freq_gap_bins;
         for iv in &self.intervals {
+            let near = |t: &Track| iv.lo <= t.hi + gap && t.lo <= iv.hi + gap;
+            if !iv.long {
+                // Short windows found what only long ones had: their timing is the better
+                // one, so the track starts afresh from them.
+                self.open.retain(|t| t.short || !near(t));
+            }
             let touching: Vec<usize> = self
                 .open
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| iv.lo <= t.hi + gap && t.lo <= iv.hi + gap)
+                .filter(|(_, t)| near(t))
                 .map(|(i, _)| i)
                 .collect();
+            if iv.long
+                && (touching.iter().any(|i| self.open[*i].short)
+                    || self.recent_short.iter().any(|r| r.blocks(iv, gap)))
+            {
+                continue;
+            }
             let quiet = self.cfg.max_gap_rows + u64::from(iv.rows / 2);
             if iv.coarse && touching.iter().any(|i| self.open[*i].fine) {
                 // A wide window beside an emission that fine windows resolve fires on that
@@ -230,6 +202,7 @@ impl Grouper {
                         stride: u64::from(iv.rows / 2),
                         open_stride: u64::from(iv.rows / 2),
                         fine: false,
+                        short: false,
                     }
                 }
                 Some(_) => {
@@ -249,6 +222,7 @@ impl Grouper {
             track.hi = track.hi.max(iv.hi);
             track.peak = track.peak.max(iv.peak);
             track.fine |= !iv.coarse;
+            track.short |= !iv.long;
             if iv.single_row && track.active_rows.last() != Some(&row) {
                 track.active_rows.push(row);
             }
@@ -278,11 +252,21 @@ impl Grouper {
                 t.start_fixed = true;
             }
         }
-        // 4. Close quiet tracks.
+        // 4. Close quiet tracks (and forget short ones no long window reaches back to).
+        let reach = crate::dsp::cfar::MAX_ROWS as u64;
+        self.recent_short
+            .retain(|c| row.saturating_sub(c.row_last) <= reach);
         let mut i = 0;
         while i < self.open.len() {
             if row.saturating_sub(self.open[i].row_last) > self.open[i].quiet_rows {
                 let t = self.open.swap_remove(i);
+                if t.short {
+                    self.recent_short.push(ClosedShort {
+                        row_last: t.row_last,
+                        lo: t.lo,
+                        hi: t.hi,
+                    });
+                }
                 let b = self.finish(t);
                 self.closed.push(b);
             } else {
@@ -362,6 +346,7 @@ fn merge_tracks(a: &mut Track, b: Track) {
     a.peak = a.peak.max(b.peak);
     a.fragments += b.fragments;
     a.fine |= b.fine;
+    a.short |= b.short;
     a.active_rows = merge_sorted(&a.active_rows, &b.active_rows);
     a.open_stride = a.open_stride.max(b.open_stride);
     // Both saw the same recent rows: keep the longer accumulation (the next row widens it).
