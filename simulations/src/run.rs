@@ -43,6 +43,8 @@ pub struct RunOptions {
 const START_CONCURRENCY: usize = 8;
 /// How often the clock of the run ticks (actions, room checks).
 const TICK: Duration = Duration::from_millis(250);
+/// Longest wait for the fleet to stop once measured.
+const STOP_LIMIT: Duration = Duration::from_secs(20);
 /// How often delivery over time is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 
@@ -64,7 +66,16 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<Report> {
     };
     let mut fleet = Fleet::new(&plan.nodes, &root, settings, opts.seed)?;
     let result = drive(&mut fleet, &plan, opts, wall).await;
-    fleet.stop_all().await;
+    // The report is made by now: a node that does not stop in time must not lose it.
+    if tokio::time::timeout(STOP_LIMIT, fleet.stop_all())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "fieldmesh-sim: the fleet did not stop within {} s; writing the report anyway",
+            STOP_LIMIT.as_secs()
+        );
+    }
     let _ = std::fs::remove_dir_all(&root);
     let mut r = result?;
     r.cpu_s = (measure::cpu_time() - cpu0).as_secs_f64();
