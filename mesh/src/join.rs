@@ -1,4 +1,4 @@
-//! The join protocol (`/fieldmesh/join/1`): the only door open to strangers. A newcomer
+//! The join protocol (`/fieldmesh/join/2`): the only door open to strangers. A newcomer
 //! proves it holds the mesh secret (a keyed hash bound to both endpoint ids, so a proof
 //! cannot be replayed by anyone else or to anyone else) and gets the member list.
 
@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use fieldmesh_actors::model::NodeId;
 use iroh::address_lookup::memory::MemoryLookup;
 use iroh::endpoint::Connection;
 use iroh::protocol::{AcceptError, ProtocolHandler};
@@ -29,7 +30,7 @@ struct JoinRequest {
 #[derive(Serialize, Deserialize)]
 enum JoinReply {
     Welcome {
-        members: Vec<([u8; 32], Vec<SocketAddr>)>,
+        members: Vec<(NodeId, Vec<SocketAddr>)>,
     },
     Refused(String),
 }
@@ -73,7 +74,7 @@ impl JoinProtocol {
                 .members
                 .list()
                 .into_iter()
-                .map(|(id, a)| (*id.as_bytes(), a))
+                .map(|(id, a)| (NodeId::from_bytes(*id.as_bytes()), a))
                 .collect(),
         }
     }
@@ -141,7 +142,7 @@ pub async fn join(
     match decode::<JoinReply>(&bytes).map_err(|e| MeshError::Refused(e.to_string()))? {
         JoinReply::Welcome { members } => Ok(members
             .into_iter()
-            .filter_map(|(id, a)| EndpointId::from_bytes(&id).ok().map(|id| (id, a)))
+            .filter_map(|(id, a)| EndpointId::from_bytes(id.as_bytes()).ok().map(|id| (id, a)))
             .collect()),
         JoinReply::Refused(why) => Err(MeshError::Refused(why)),
     }

@@ -43,9 +43,9 @@ pub use ticket::{MeshTicket, TICKET_PREFIX, TicketError, TicketPeer};
 pub use traffic::{ProtocolTraffic, Traffic};
 
 /// Versioned ALPN of the join protocol (the only one open to strangers).
-pub const JOIN_ALPN: &[u8] = b"/fieldmesh/join/1";
+pub const JOIN_ALPN: &[u8] = b"/fieldmesh/join/2";
 /// Versioned ALPN of the catch-up (anti-entropy) protocol.
-pub const CATCHUP_ALPN: &[u8] = b"/fieldmesh/catchup/1";
+pub const CATCHUP_ALPN: &[u8] = b"/fieldmesh/catchup/2";
 /// Versioned ALPN of the ractor_cluster transport.
 pub const CLUSTER_ALPN: &[u8] = b"/fieldmesh/cluster/1";
 /// Versioned ALPN of live data for viewers (waterfall rows, measurement batches).
