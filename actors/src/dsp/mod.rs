@@ -16,6 +16,7 @@ pub mod sigmf;
 pub mod sim;
 pub(crate) mod simd;
 pub mod stft;
+pub mod threshold;
 pub mod tile;
 pub mod waterfall;
 
