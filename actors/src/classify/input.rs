@@ -1,18 +1,21 @@
 //! The classifier's input: a fixed-length vector made from a candidate's IQ and box — a
 //! zoomed spectrogram tile, a spectrum profile, an instantaneous-frequency histogram,
-//! spectral lines of powers of the signal and scale-free features. Training data goes
-//! through this same code (`dataset.rs`), so training and inference cannot disagree.
+//! spectral lines of powers of the signal (in the box's band and, for the carrier of the
+//! emission the box belongs to, over the whole band: `conjugate.rs`) and scale-free
+//! features. Training data goes through this same code (`dataset.rs`), so training and
+//! inference cannot disagree.
 
 use std::sync::Arc;
 
 use rustfft::{Fft, FftPlanner};
 
+use super::conjugate::{CONJUGATE, conjugate_lines};
 use crate::dsp::Complex32;
 use crate::dsp::analyzer::TfBox;
 use crate::dsp::features::{band_limit, feature_names, features, mix};
 
 /// Identifies this input layout; the model records the one it was trained on.
-pub const INPUT_ID: &str = "fm-input-4";
+pub const INPUT_ID: &str = "fm-input-5";
 /// Tile rows (time) and columns (frequency).
 pub const TILE_T: usize = 16;
 /// Tile columns.
@@ -49,8 +52,14 @@ pub const SCALARS: [&str; 16] = [
     "sweep_abs_max",
 ];
 /// Length of the vector.
-pub const INPUT_DIM: usize =
-    TILE_T * TILE_F + PROFILE + CONTEXT + IF_BINS + LINES + CONTEXT_SCALARS + SCALARS.len();
+pub const INPUT_DIM: usize = TILE_T * TILE_F
+    + PROFILE
+    + CONTEXT
+    + IF_BINS
+    + LINES
+    + CONTEXT_SCALARS
+    + CONJUGATE
+    + SCALARS.len();
 
 /// Most samples looked at (the middle 27 ms of longer boxes at 2.4 Msps): bounds the cost
 /// per candidate.
@@ -109,6 +118,14 @@ impl InputBuilder {
         let (duty, cv) = envelope_shape(&wide);
         out.extend([duty, cv]);
         self.lines(&wide, &mut out);
+        conjugate_lines(
+            &mut self.planner,
+            iq,
+            (i0, i1),
+            fs,
+            (center, width),
+            &mut out,
+        );
         scalars(seg, fs, b, width, &narrow, &mut out);
         debug_assert_eq!(out.len(), INPUT_DIM);
         out.resize(INPUT_DIM, 0.0);

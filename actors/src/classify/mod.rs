@@ -2,6 +2,7 @@
 //! training data and at run time), labelled datasets from the simulator, and inference.
 
 mod backend;
+mod conjugate;
 pub mod dataset;
 pub mod input;
 mod model;
