@@ -5,6 +5,7 @@
 
 use rustfft::FftPlanner;
 
+use super::input::prev_pow2;
 use crate::dsp::Complex32;
 use crate::dsp::features::mix;
 
@@ -161,14 +162,6 @@ fn median(p: &[f32]) -> f32 {
         return 0.0;
     }
     *v.select_nth_unstable_by(mid, f32::total_cmp).1
-}
-
-fn prev_pow2(n: usize) -> usize {
-    if n == 0 {
-        1
-    } else {
-        1 << (usize::BITS - 1 - n.leading_zeros())
-    }
 }
 
 #[cfg(test)]

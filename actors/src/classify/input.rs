@@ -310,7 +310,8 @@ fn db_ratio(a: f32, b: f32) -> f32 {
     10.0 * (a.max(1e-30) / b.max(1e-30)).log10()
 }
 
-fn prev_pow2(n: usize) -> usize {
+/// The largest power of two ≤ `n` (1 for 0).
+pub(super) fn prev_pow2(n: usize) -> usize {
     if n == 0 {
         1
     } else {
