@@ -9,9 +9,9 @@ a deterministic 10% hold-out), writes the ONNX model and prints a test report.
 
 Command used for the project's model (datasets from `fieldmesh simulate --dataset DIR ...`):
     python3 scripts/train_classifier.py --train data/train1 --train data/train3 \
-        --test data/test --out models/waveform.onnx --seed 1 --report docs/model-report.md
-(train1/train3/test: `--count 9000 --seed 1`, `--count 9000 --seed 3`, `--count 2500 --seed 2`;
-see docs/model-card.md)
+        --train data/train4 --train data/train5 --test data/test --out models/waveform.onnx \
+        --seed 1 --report docs/model-report.md
+(trainK: `--count 9000 --seed K`; test: `--count 2500 --seed 2`; see docs/model-card.md)
 
 ONNX contract: input "input" f32 ["batch", D]; output "probabilities" f32 ["batch", C];
 graph Sub(mean) -> Mul(1/std) -> (Gemm -> Relu)* -> Gemm -> Softmax(axis=1); opset 13, IR 8;
