@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod input;
 mod model;
 mod onnx;
+mod shape;
 
 use std::sync::Arc;
 
