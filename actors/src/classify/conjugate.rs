@@ -5,7 +5,7 @@
 
 use rustfft::FftPlanner;
 
-use super::input::prev_pow2;
+use super::input::{prev_pow2, summed_spectra};
 use crate::dsp::Complex32;
 use crate::dsp::features::mix;
 
@@ -54,7 +54,7 @@ pub fn conjugate_lines(
     let ranges = [(4.0 * width).max(5e3), 100e3, 550e3];
     for k in POWERS {
         let y: Vec<Complex32> = seg.iter().map(|&c| (c / rms).powu(k)).collect();
-        let p = welch(planner, &y, nfft);
+        let p = summed_spectra(planner, &y, nfft);
         let median = median(&p).max(1e-30);
         let bin_hz = fs / nfft as f64;
         let target = f64::from(k) * center;
@@ -107,35 +107,6 @@ fn widen(i0: usize, i1: usize, len: usize) -> (usize, usize) {
         z = a + MAX_SPAN;
     }
     (a, z)
-}
-
-/// Averaged power spectrum (Hann, hop nfft/2, fft-shifted) of `x`; a short `x` is zero-padded.
-fn welch(planner: &mut FftPlanner<f32>, x: &[Complex32], nfft: usize) -> Vec<f32> {
-    let fft = planner.plan_fft_forward(nfft);
-    let window: Vec<f32> = (0..nfft)
-        .map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / nfft as f64).cos()) as f32)
-        .collect();
-    let hop = nfft / 2;
-    let frames = if x.len() <= nfft {
-        1
-    } else {
-        (x.len() - nfft) / hop + 1
-    };
-    let mut sum = vec![0.0f32; nfft];
-    let mut buf = vec![Complex32::default(); nfft];
-    for f in 0..frames {
-        for (i, v) in buf.iter_mut().enumerate() {
-            *v = x
-                .get(f * hop + i)
-                .map_or(Complex32::default(), |s| s * window[i]);
-        }
-        fft.process(&mut buf);
-        let half = nfft / 2;
-        for (s, c) in sum.iter_mut().zip(buf[half..].iter().chain(&buf[..half])) {
-            *s += c.norm_sqr();
-        }
-    }
-    sum
 }
 
 /// The largest bin of the fft-shifted spectrum `p` within `half` Hz of `target` (taken

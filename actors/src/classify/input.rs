@@ -145,7 +145,7 @@ impl InputBuilder {
         let by_freq = (2.0 * TILE_F as f64 * fs / view).max(16.0) as usize;
         let by_time = (2 * n / (TILE_T + 1)).max(16);
         let nfft = prev_pow2(by_freq.next_power_of_two().min(by_time)).clamp(16, 8192);
-        let spectra = self.spectra(x, nfft);
+        let spectra = power_spectra(&mut self.planner, x, nfft);
         let mut cells = vec![0.0f32; TILE_T * TILE_F];
         let frames = spectra.len() / nfft;
         if frames > 0 {
@@ -201,43 +201,7 @@ impl InputBuilder {
             .next_power_of_two()
             .min(prev_pow2(x.len().max(64)))
             .clamp(64, 16384);
-        let spectra = self.spectra(x, nfft);
-        let mut sum = vec![0.0f32; nfft];
-        for s in spectra.chunks_exact(nfft) {
-            sum.iter_mut().zip(s).for_each(|(m, v)| *m += v);
-        }
-        sum
-    }
-
-    /// Power spectra (fft-shifted, Hann, hop nfft/2) of `x`; a short `x` is zero-padded.
-    fn spectra(&mut self, x: &[Complex32], nfft: usize) -> Vec<f32> {
-        let fft = self.fft(nfft);
-        let window: Vec<f32> = (0..nfft)
-            .map(|i| {
-                let p = std::f64::consts::TAU * i as f64 / nfft as f64;
-                (0.5 - 0.5 * p.cos()) as f32
-            })
-            .collect();
-        let hop = nfft / 2;
-        let frames = if x.len() <= nfft {
-            1
-        } else {
-            (x.len() - nfft) / hop + 1
-        };
-        let mut out = Vec::with_capacity(frames * nfft);
-        let mut buf = vec![Complex32::default(); nfft];
-        for f in 0..frames {
-            let start = f * hop;
-            for (i, v) in buf.iter_mut().enumerate() {
-                *v = x
-                    .get(start + i)
-                    .map_or(Complex32::default(), |s| s * window[i]);
-            }
-            fft.process(&mut buf);
-            let half = nfft / 2;
-            out.extend(buf[half..].iter().chain(&buf[..half]).map(|c| c.norm_sqr()));
-        }
-        out
+        summed_spectra(&mut self.planner, x, nfft)
     }
 
     /// Peak-to-mean ratio (dB / 10) of the spectra of x, x², x⁴ and |x|² − mean.
@@ -267,6 +231,55 @@ impl InputBuilder {
             out.push(db_ratio(peak, mean) / 10.0);
         }
     }
+}
+
+/// Power spectra (fft-shifted, Hann, hop nfft/2) of `x`; a short `x` is zero-padded.
+pub(super) fn power_spectra(
+    planner: &mut FftPlanner<f32>,
+    x: &[Complex32],
+    nfft: usize,
+) -> Vec<f32> {
+    let fft = planner.plan_fft_forward(nfft);
+    let window: Vec<f32> = (0..nfft)
+        .map(|i| {
+            let p = std::f64::consts::TAU * i as f64 / nfft as f64;
+            (0.5 - 0.5 * p.cos()) as f32
+        })
+        .collect();
+    let hop = nfft / 2;
+    let frames = if x.len() <= nfft {
+        1
+    } else {
+        (x.len() - nfft) / hop + 1
+    };
+    let mut out = Vec::with_capacity(frames * nfft);
+    let mut buf = vec![Complex32::default(); nfft];
+    for f in 0..frames {
+        let start = f * hop;
+        for (i, v) in buf.iter_mut().enumerate() {
+            *v = x
+                .get(start + i)
+                .map_or(Complex32::default(), |s| s * window[i]);
+        }
+        fft.process(&mut buf);
+        let half = nfft / 2;
+        out.extend(buf[half..].iter().chain(&buf[..half]).map(|c| c.norm_sqr()));
+    }
+    out
+}
+
+/// The frames of [`power_spectra`] summed: an averaged spectrum (Welch, unnormalised).
+pub(super) fn summed_spectra(
+    planner: &mut FftPlanner<f32>,
+    x: &[Complex32],
+    nfft: usize,
+) -> Vec<f32> {
+    let spectra = power_spectra(planner, x, nfft);
+    let mut sum = vec![0.0f32; nfft];
+    for s in spectra.chunks_exact(nfft) {
+        sum.iter_mut().zip(s).for_each(|(m, v)| *m += v);
+    }
+    sum
 }
 
 /// The context band around a box `width` Hz wide: 32 widths, within 200 kHz … 0.8·fs.
