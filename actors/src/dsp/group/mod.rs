@@ -11,7 +11,7 @@ mod merge;
 mod refine;
 use interval::{ClosedShort, Interval, union_hits};
 use merge::{merge_fragments, suppress};
-use refine::{START_SETTLE_ROWS, ring_profile, trim};
+use refine::{START_SETTLE_ROWS, flat, ring_profile, trim};
 
 /// Grouping settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,7 +104,7 @@ struct Track {
 }
 
 /// Normalised rows kept for looking back when a track opens or closes.
-const RING: usize = 80;
+const RING: usize = 160;
 
 /// The grouping core.
 pub struct Grouper {
@@ -244,8 +244,10 @@ impl Grouper {
                 // Search from a stride before the first window: the emission may have begun
                 // between two windows.
                 let from = t.row_start.saturating_sub(t.open_stride);
-                if let Some(p) = ring_profile(&self.ring, &self.ring_rows, from, row, t.lo, t.hi)
-                    && let Some((first, _)) = trim(&p, t.hi - t.lo)
+                let weights = flat(t.lo, t.hi);
+                if let Some(p) =
+                    ring_profile(&self.ring, &self.ring_rows, (from, row), t.lo, &weights)
+                    && let Some((first, _)) = trim(&p, weights.len() as f32)
                 {
                     t.row_start = from + first as u64;
                 }
