@@ -9,7 +9,8 @@ a deterministic 10% hold-out), writes the ONNX model and prints a test report.
 
 Command used for the project's model (datasets from `fieldmesh simulate --dataset DIR ...`):
     python3 scripts/train_classifier.py --train data/train1 --train data/train3 \
-        --train data/train4 --train data/train5 --test data/test --out models/waveform.onnx \
+        --train data/train4 --train data/train5 --train data/train6 --train data/train7 \
+        --train data/train8 --train data/train9 --test data/test --out models/waveform.onnx \
         --seed 1 --report docs/model-report.md
 (trainK: `--count 9000 --seed K`; test: `--count 2500 --seed 2`; see docs/model-card.md)
 
