@@ -90,10 +90,8 @@ struct Track {
     start_fixed: bool,
     /// Rows without a hit before it closes.
     quiet_rows: u64,
-    /// Half the integration of the hits that opened (then last extended) it: windows are
-    /// that far apart, so the emission may begin (end) up to that many rows earlier (later).
-    stride: u64,
-    /// `stride` when it opened.
+    /// Half the integration of the hits that opened it: windows are that far apart, so the
+    /// emission may begin up to that many rows earlier.
     open_stride: u64,
     /// Whether fine windows (narrower than `interval::COARSE_BINS`) found it.
     fine: bool,
@@ -199,7 +197,6 @@ impl Grouper {
                         opened: row,
                         start_fixed: false,
                         quiet_rows: 0,
-                        stride: u64::from(iv.rows / 2),
                         open_stride: u64::from(iv.rows / 2),
                         fine: false,
                         short: false,
@@ -217,7 +214,6 @@ impl Grouper {
             track.row_last = row;
             // A scale of r rows is tested every r/2 rows: wait that long for its next hit.
             track.quiet_rows = quiet;
-            track.stride = u64::from(iv.rows / 2);
             track.lo = track.lo.min(iv.lo);
             track.hi = track.hi.max(iv.hi);
             track.peak = track.peak.max(iv.peak);
