@@ -275,10 +275,11 @@ impl Cfar {
     fn run_tests(&mut self, group: &RowGroup, sum: &[f32], row: u64, out: &mut Vec<Hit>) {
         let rows = group.rows;
         // Pool only as far as the widest scale needs; start at 8 bins when nothing is finer.
+        // Windows of 2 bins test adjacent pairs of `sum` itself (pool 0): no pooling.
         let finest = group
             .tests
             .iter()
-            .filter(|(f, _)| *f > 1)
+            .filter(|(f, _)| *f > 2)
             .map(|(f, _)| f.trailing_zeros() - 1)
             .min();
         let widest = group
@@ -333,7 +334,10 @@ impl Cfar {
                 }
             } else {
                 let half = bins / 2;
-                let pool = &self.pools[half.trailing_zeros() as usize];
+                let pool = match half {
+                    1 => sum,
+                    _ => &self.pools[half.trailing_zeros() as usize][..],
+                };
                 simd::adjacent_over(pool, thr, &mut |j, s| hit(j * half, s));
             }
         }

@@ -122,3 +122,34 @@ fn a_huge_burst_does_not_blind_a_bin_afterwards() {
         "after a 1e9 burst: {after_burst} hits vs {clean}"
     );
 }
+
+#[test]
+fn every_scale_fires_on_an_emission_of_its_own_size() {
+    let nbins = 1024;
+    for scale in CfarConfig::default().scales {
+        let cfg = CfarConfig {
+            scales: vec![scale],
+            ..CfarConfig::default()
+        };
+        let mut cfar = Cfar::new(nbins, &cfg);
+        let mut hits = Vec::new();
+        // Noise at exactly the floor (below every threshold), and a block 2 windows long
+        // and wide at 50× the floor (above every threshold).
+        let (rows, bins) = (2 * scale.rows as u64, 2 * scale.bins.min(256));
+        for r in 0..200 + rows {
+            let row: Vec<f32> = (0..nbins)
+                .map(|k| {
+                    let on = (100..100 + rows).contains(&r) && (300..300 + bins).contains(&k);
+                    if on { 50.0 } else { 1.0 }
+                })
+                .collect();
+            cfar.push(r, &row, &mut hits);
+        }
+        assert!(!hits.is_empty(), "scale {scale:?} never fired");
+        assert!(
+            hits.iter()
+                .all(|h| h.rows as usize == scale.rows && h.lo < 300 + bins as u32 && h.hi > 300),
+            "scale {scale:?}: {hits:?}"
+        );
+    }
+}
