@@ -160,10 +160,8 @@ impl Analyzer {
 
     /// Feeds samples; returns the boxes that closed.
     pub fn push(&mut self, samples: &[Complex32]) -> Vec<TfBox> {
-        let samples = simd::finite_or_zero(samples);
         let mut rows = std::mem::take(&mut self.spare);
-        rows.clear();
-        let first = self.stft.push_rows(&samples, &mut rows);
+        let first = self.stft.push_rows(samples, &mut rows);
         let n = self.nfft();
         self.rows += (rows.len() / n) as u64;
         self.cells += rows.len() as u64;

@@ -53,29 +53,42 @@ kernel! {
     }
 }
 
-/// `out[i] = |x[i]|² · scale`; returns the largest (0 for none or NaN).
-pub fn power(out: &mut [f32], x: &[Complex32], scale: f32) -> f32 {
+/// What a power pass saw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PowerSummary {
+    /// The largest value (0 for none; NaN is skipped).
+    pub max: f32,
+    /// The sum (NaN or infinite when any value is).
+    pub sum: f32,
+}
+
+/// `out[i] = |x[i]|² · scale`.
+pub fn power(out: &mut [f32], x: &[Complex32], scale: f32) -> PowerSummary {
     power_flat(out, flat(x), scale)
 }
 
 kernel! {
-    /// `out[i] = (x[2i]² + x[2i+1]²) · scale`; returns the largest (0 for none or NaN).
-    pub fn power_flat(out: &mut [f32], x: &[f32], scale: f32) -> f32 {
+    /// `out[i] = (x[2i]² + x[2i+1]²) · scale`.
+    pub fn power_flat(out: &mut [f32], x: &[f32], scale: f32) -> PowerSummary {
         let mut lanes = [0.0f32; 8];
+        let mut sums = [0.0f32; 8];
         let mut o8 = out.chunks_exact_mut(8);
         let mut x16 = x.chunks_exact(16);
         for (o, c) in (&mut o8).zip(&mut x16) {
             for i in 0..8 {
                 o[i] = (c[2 * i] * c[2 * i] + c[2 * i + 1] * c[2 * i + 1]) * scale;
                 lanes[i] = if o[i] > lanes[i] { o[i] } else { lanes[i] };
+                sums[i] += o[i];
             }
         }
         let mut m = lanes.iter().fold(0.0f32, |a, b| if *b > a { *b } else { a });
+        let mut sum = sums.iter().sum::<f32>();
         for (o, c) in o8.into_remainder().iter_mut().zip(x16.remainder().chunks_exact(2)) {
             *o = (c[0] * c[0] + c[1] * c[1]) * scale;
             m = if *o > m { *o } else { m };
+            sum += *o;
         }
-        m
+        PowerSummary { max: m, sum }
     }
 }
 
@@ -93,31 +106,6 @@ kernel! {
         for (o, v) in out.iter_mut().zip(iq) {
             *o = f32::from(*v) * SCALE;
         }
-    }
-}
-
-/// `x` with every non-finite sample replaced by zero (borrowed when all are finite): one
-/// NaN would otherwise poison a noise floor for ever.
-pub fn finite_or_zero(x: &[Complex32]) -> std::borrow::Cow<'_, [Complex32]> {
-    if all_finite(x) {
-        return std::borrow::Cow::Borrowed(x);
-    }
-    let ok = |c: &&Complex32| c.re.is_finite() && c.im.is_finite();
-    std::borrow::Cow::Owned(
-        x.iter()
-            .map(|c| if ok(&c) { *c } else { Complex32::default() })
-            .collect(),
-    )
-}
-
-kernel! {
-    /// Whether every component is finite.
-    pub fn all_finite(x: &[Complex32]) -> bool {
-        let mut finite = 0usize;
-        for c in x {
-            finite += usize::from(c.re.is_finite()) + usize::from(c.im.is_finite());
-        }
-        finite == 2 * x.len()
     }
 }
 

@@ -153,16 +153,16 @@ impl Stft {
         self.row = row;
     }
 
-    /// Feeds samples; appends every completed row to `out` (`nfft` values each) and
-    /// returns the index of the first (or of the next row, when none completed).
+    /// Feeds samples; fills `out` with every completed row (`nfft` values each, replacing
+    /// what it held: a reused buffer of the same size is not cleared first) and returns the
+    /// index of the first (or of the next row, when none completed).
     pub fn push_rows(&mut self, samples: &[Complex32], out: &mut Vec<f32>) -> u64 {
         let first = self.frames;
         let (n, hop) = (self.nfft, self.hop);
         let total = self.pending.len() + samples.len();
         let rows = if total >= n { (total - n) / hop + 1 } else { 0 };
-        let at = out.len();
-        out.resize(at + rows * n, 0.0);
-        let mut dst = out[at..].chunks_exact_mut(n);
+        out.resize(rows * n, 0.0);
+        let mut dst = out.chunks_exact_mut(n);
         self.frames_of(samples, |stft, start| {
             if let Some(row) = dst.next() {
                 stft.transform(start, samples, row);
@@ -193,8 +193,41 @@ impl Stft {
     }
 
     /// Windows the frame at `start` of pending ++ `samples`, transforms it and writes the
-    /// fft-shifted power to `row`.
+    /// fft-shifted power to `row`. A non-finite sample would make the whole row NaN (and
+    /// poison a noise floor for ever): such a frame is redone with those samples as zero.
     fn transform(&mut self, start: usize, samples: &[Complex32], row: &mut [f32]) {
+        self.window_frame(start, samples);
+        let mut seen = self.power_row(row);
+        if !seen.sum.is_finite() {
+            self.window_frame(start, samples);
+            for c in &mut self.buf {
+                if !(c.re.is_finite() && c.im.is_finite()) {
+                    *c = Complex32::default();
+                }
+            }
+            seen = self.power_row(row);
+        }
+        self.peak = self.peak.max(seen.max);
+    }
+
+    /// Transforms the windowed frame in `buf` into the fft-shifted power `row`.
+    fn power_row(&mut self, row: &mut [f32]) -> simd::PowerSummary {
+        let n = self.nfft;
+        self.fft
+            .process_with_scratch(&mut self.buf, &mut self.scratch);
+        let half = n / 2;
+        let (neg, pos) = row.split_at_mut(n - half);
+        // fftshift: output bins [half..nfft) (negative frequencies) first.
+        let a = simd::power(neg, &self.buf[half..], self.scale);
+        let b = simd::power(pos, &self.buf[..half], self.scale);
+        simd::PowerSummary {
+            max: a.max.max(b.max),
+            sum: a.sum + b.sum,
+        }
+    }
+
+    /// Copies the frame at `start` of pending ++ `samples` into `buf`, windowed.
+    fn window_frame(&mut self, start: usize, samples: &[Complex32]) {
         let n = self.nfft;
         let have = self.pending.len();
         if start >= have {
@@ -207,14 +240,6 @@ impl Stft {
             simd::windowed(head, &self.pending[start..start + a], wa);
             simd::windowed(tail, &samples[..n - a], wb);
         }
-        self.fft
-            .process_with_scratch(&mut self.buf, &mut self.scratch);
-        let half = n / 2;
-        let (neg, pos) = row.split_at_mut(n - half);
-        // fftshift: output bins [half..nfft) (negative frequencies) first.
-        let a = simd::power(neg, &self.buf[half..], self.scale);
-        let b = simd::power(pos, &self.buf[..half], self.scale);
-        self.peak = self.peak.max(a).max(b);
     }
 
     /// Baseband frequency (Hz) of the centre of row bin `bin` at `sample_rate`.
@@ -278,6 +303,29 @@ mod tests {
             assert_eq!(peak, want);
             assert!((s.bin_hz(want as f64, 1024.0) - cps * 1024.0).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn a_non_finite_sample_counts_as_zero_and_spoils_nothing_else() {
+        let cfg = StftConfig {
+            nfft: 256,
+            hop: 128,
+            window: WindowKind::Hann,
+        };
+        let mut x = tone(2048, 0.1, 1.0);
+        x[700] = Complex32::new(f32::NAN, 0.0);
+        x[1500] = Complex32::new(1.0, f32::INFINITY);
+        let mut zeroed = x.clone();
+        zeroed[700] = Complex32::default();
+        zeroed[1500] = Complex32::default();
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let mut s = Stft::new(&cfg);
+        s.push_rows(&x, &mut got);
+        let peak = s.take_peak();
+        Stft::new(&cfg).push_rows(&zeroed, &mut want);
+        assert!(got.iter().all(|v| v.is_finite()));
+        assert_eq!(got, want);
+        assert!(peak.is_finite() && peak > 0.0);
     }
 
     proptest! {

@@ -129,8 +129,7 @@ impl Stage for SpectrumStage {
         let origin = *self.origin.get_or_insert(w.first_sample);
         self.next_sample = Some(w.first_sample + w.samples.len() as u64);
         let mut data = Vec::new();
-        let samples = crate::dsp::simd::finite_or_zero(&w.samples);
-        let first = self.stft.push_rows(&samples, &mut data);
+        let first = self.stft.push_rows(&w.samples, &mut data);
         let rows = RowBlock { first, data };
         self.draw(origin, &rows);
         let epoch = self.epoch;
