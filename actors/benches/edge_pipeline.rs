@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use fieldmesh_actors::dsp::analyzer::{Analyzer, AnalyzerConfig, group_rows};
+use fieldmesh_actors::dsp::analyzer::{Analyzer, AnalyzerConfig};
 use fieldmesh_actors::dsp::cfar::Cfar;
 use fieldmesh_actors::dsp::group::Grouper;
 use fieldmesh_actors::dsp::noise::NoiseFloor;
@@ -123,9 +123,9 @@ fn main() {
             }
             let t4 = Instant::now();
             if let Some(b) = normalised {
-                group_rows(&mut grouper, &b, &hits);
+                grouper.push_block(b, &hits);
                 staged_boxes += grouper.flush(stft.frames(), false).len();
-                rows = b.data;
+                rows = grouper.take_spent().unwrap_or_default();
             }
             let t5 = Instant::now();
             for (acc, d) in t

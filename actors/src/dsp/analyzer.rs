@@ -7,7 +7,7 @@ use super::cfar::{Cfar, CfarConfig, Hit};
 use super::group::{GroupConfig, Grouper, RawBox};
 use super::noise::{NoiseFloor, NoiseFloorConfig, RowBlock};
 use super::stft::{Stft, StftConfig};
-use super::{Complex32, simd};
+use super::Complex32;
 
 /// Settings of the whole detection path.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -188,8 +188,10 @@ impl Analyzer {
         self.hits.clear();
         self.cfar.push(block.first, &block.data, &mut self.hits);
         self.occupied += self.cfar.take_occupied() as u64;
-        group_rows(&mut self.grouper, &block, &self.hits);
-        self.spare = block.data;
+        self.grouper.push_block(block, &self.hits);
+        if let Some(spare) = self.grouper.take_spent() {
+            self.spare = spare;
+        }
     }
 
     /// Statistics since the last call.
@@ -214,23 +216,6 @@ impl Analyzer {
             self.nfft(),
             self.hop(),
         )
-    }
-}
-
-/// Feeds normalised rows and their hits (in row order) to the grouper, row by row.
-pub fn group_rows(grouper: &mut Grouper, block: &RowBlock, hits: &[Hit]) {
-    let n = grouper.nbins();
-    if n == 0 {
-        return;
-    }
-    let mut at = 0;
-    for (i, ratio) in block.data.chunks_exact(n).enumerate() {
-        let row = block.first + i as u64;
-        let from = at;
-        while at < hits.len() && hits[at].row == row {
-            at += 1;
-        }
-        grouper.push(row, &hits[from..at], ratio);
     }
 }
 

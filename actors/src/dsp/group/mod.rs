@@ -5,13 +5,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::cfar::Hit;
+use super::noise::RowBlock;
 
 mod interval;
 mod merge;
 mod refine;
+mod ring;
 use interval::{ClosedShort, Interval, union_hits};
 use merge::{merge_fragments, suppress};
 use refine::{START_SETTLE_ROWS, flat, ring_profile, trim};
+use ring::RowRing;
 
 /// Grouping settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,9 +104,6 @@ struct Track {
     active_rows: Vec<u64>,
 }
 
-/// Normalised rows kept for looking back when a track opens or closes.
-const RING: usize = 160;
-
 /// The grouping core.
 pub struct Grouper {
     cfg: GroupConfig,
@@ -112,8 +112,7 @@ pub struct Grouper {
     closed: Vec<RawBox>,
     intervals: Vec<Interval>,
     recent_short: Vec<ClosedShort>,
-    ring: Vec<Vec<f32>>,
-    ring_rows: Vec<u64>,
+    ring: RowRing,
 }
 
 impl Grouper {
@@ -126,8 +125,7 @@ impl Grouper {
             closed: Vec::new(),
             intervals: Vec::new(),
             recent_short: Vec::new(),
-            ring: vec![vec![0.0; nbins]; RING],
-            ring_rows: vec![u64::MAX; RING],
+            ring: RowRing::new(nbins),
         }
     }
 
@@ -136,11 +134,38 @@ impl Grouper {
         self.nbins as usize
     }
 
-    /// Feeds the hits of row `row` and that row's normalised power.
-    pub fn push(&mut self, row: u64, hits: &[Hit], ratio: &[f32]) {
-        let slot = (row % RING as u64) as usize;
-        self.ring[slot].copy_from_slice(ratio);
-        self.ring_rows[slot] = row;
+    /// Feeds a block of normalised rows and their hits (ascending by row). The grouper
+    /// keeps the block to look back on; [`Grouper::take_spent`] hands buffers back.
+    pub fn push_block(&mut self, block: RowBlock, hits: &[Hit]) {
+        let n = self.nbins();
+        if n == 0 {
+            return;
+        }
+        let (first, rows) = (block.first, (block.data.len() / n) as u64);
+        self.ring.push(block);
+        let mut ring = std::mem::take(&mut self.ring);
+        let mut at = 0;
+        for row in first..first + rows {
+            let from = at;
+            while at < hits.len() && hits[at].row == row {
+                at += 1;
+            }
+            ring.advance(row);
+            self.step(row, &hits[from..at], &ring);
+        }
+        self.ring = ring;
+    }
+
+    /// A row buffer the grouper no longer needs, for the next block.
+    pub fn take_spent(&mut self) -> Option<Vec<f32>> {
+        self.ring.take_spent()
+    }
+
+    /// Groups row `row` (held by `ring`) and its hits.
+    fn step(&mut self, row: u64, hits: &[Hit], ring: &RowRing) {
+        let Some(ratio) = ring.get(row) else {
+            return;
+        };
         // 1. Union the hits into disjoint intervals, one class of window at a time.
         union_hits(hits, self.cfg.freq_gap_bins, &mut self.intervals);
         // 2. Extend (and merge) open tracks that overlap each interval; else open new ones.
@@ -180,9 +205,7 @@ impl Grouper {
             let mut track = match touching.first() {
                 None => {
                     // The integration reached back to `start`; the ring holds rows that far.
-                    let back = (iv.start..row)
-                        .filter(|r| self.ring_rows[(r % RING as u64) as usize] == *r)
-                        .count() as u64;
+                    let back = (iv.start..row).filter(|r| ring.get(*r).is_some()).count() as u64;
                     Track {
                         row_start: row - back,
                         row_last: row,
@@ -241,8 +264,7 @@ impl Grouper {
                 // between two windows.
                 let from = t.row_start.saturating_sub(t.open_stride);
                 let weights = flat(t.lo, t.hi);
-                if let Some(p) =
-                    ring_profile(&self.ring, &self.ring_rows, (from, row), t.lo, &weights)
+                if let Some(p) = ring_profile(ring, (from, row), t.lo, &weights)
                     && let Some((first, _)) = trim(&p, weights.len() as f32)
                 {
                     t.row_start = from + first as u64;
@@ -265,7 +287,7 @@ impl Grouper {
                         hi: t.hi,
                     });
                 }
-                let b = self.finish(t);
+                let b = self.finish(t, ring);
                 self.closed.push(b);
             } else {
                 i += 1;
@@ -278,7 +300,7 @@ impl Grouper {
     pub fn flush(&mut self, now_row: u64, all: bool) -> Vec<RawBox> {
         if all {
             for t in std::mem::take(&mut self.open) {
-                let b = self.finish(t);
+                let b = self.finish(t, &self.ring);
                 self.closed.push(b);
             }
         }

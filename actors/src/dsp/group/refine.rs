@@ -1,7 +1,8 @@
 //! Refining a closing track: its band from the averaged spectrum, its start and end from
 //! single rows where they are strong enough to judge, and its measurements.
 
-use super::{Grouper, RING, RawBox, Track};
+use super::ring::RowRing;
+use super::{Grouper, RawBox, Track};
 
 /// Rows after opening before a track's start is refined (its band has settled by then).
 pub(super) const START_SETTLE_ROWS: u64 = 8;
@@ -39,8 +40,7 @@ fn narrow_edges(avg: &[f32], acc_lo: u32, (lo, hi): (u32, u32), rows: f32) -> (u
 /// frequency, so a tone's two bins are not diluted by the noise beside them); `None` when a
 /// row has left the ring.
 pub(super) fn ring_profile(
-    ring: &[Vec<f32>],
-    ring_rows: &[u64],
+    ring: &RowRing,
     (from, to): (u64, u64),
     lo: u32,
     weights: &[f32],
@@ -49,9 +49,8 @@ pub(super) fn ring_profile(
     let total: f32 = weights.iter().sum();
     (from..=to)
         .map(|r| {
-            let slot = (r % RING as u64) as usize;
-            (ring_rows[slot] == r).then(|| {
-                let row = ring[slot].get(lo..).unwrap_or(&[]);
+            ring.get(r).map(|row| {
+                let row = row.get(lo..).unwrap_or(&[]);
                 row.iter().zip(weights).map(|(v, w)| v * w).sum::<f32>() / total.max(1e-12)
             })
         })
@@ -104,18 +103,9 @@ pub(super) fn trim(profile: &[f32], width: f32) -> Option<(usize, usize)> {
 }
 
 impl Grouper {
-    /// The newest row in the ring.
-    fn newest_row(&self) -> Option<u64> {
-        self.ring_rows
-            .iter()
-            .copied()
-            .filter(|r| *r != u64::MAX)
-            .max()
-    }
-
     /// Closes a track: refines its band on the averaged spectrum and its end on the ring,
     /// and measures it.
-    pub(super) fn finish(&self, t: Track) -> RawBox {
+    pub(super) fn finish(&self, t: Track, ring: &RowRing) -> RawBox {
         let rows = t.rows.max(1) as f32;
         let avg: Vec<f32> = t.acc.iter().map(|a| a / rows).collect();
         let n = avg.len();
@@ -172,9 +162,9 @@ impl Grouper {
         // may be too faint for any window to fire on: trim on the ring, from the track's
         // rows up to its closing (as far as the ring holds).
         let (mut row_start, mut row_stop) = (t.row_start, t.row_last);
-        let to = self.newest_row().unwrap_or(t.row_last).max(t.row_last);
+        let to = ring.current().unwrap_or(t.row_last).max(t.row_last);
         let (weights, width) = excess_weights(band);
-        let profile = |from| ring_profile(&self.ring, &self.ring_rows, (from, to), lo, &weights);
+        let profile = |from| ring_profile(ring, (from, to), lo, &weights);
         // Start too, when the ring still holds the whole track: judged on the final band, it
         // is better than the start fixed early on the band found by then (a chirp's first
         // rows lie outside it, and tracks opened by long windows merge in with their reach).

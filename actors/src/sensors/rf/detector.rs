@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::spectral::SpectralBatch;
 use crate::dsp::Complex32;
-use crate::dsp::analyzer::{RowStats, TfBox, db, group_rows, tf_boxes};
+use crate::dsp::analyzer::{RowStats, TfBox, db, tf_boxes};
 use crate::dsp::group::{Grouper, RawBox};
 use crate::pipeline::Stage;
 use crate::sensors::config::RfConfig;
@@ -186,8 +186,8 @@ impl Stage for GroupStage {
         self.stats.peak_db = self.stats.peak_db.max(db(b.peak));
         self.cells += rows * n as u64;
         self.occupied += b.occupied;
-        group_rows(&mut self.grouper, &b.rows, &b.hits);
         let now_row = b.rows.first + rows;
+        self.grouper.push_block(b.rows, &b.hits);
         let raw = self.grouper.flush(now_row, false);
         out.extend(self.candidates(raw));
         if w.last {
