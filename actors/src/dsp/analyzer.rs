@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Complex32;
 use super::cfar::{Cfar, CfarConfig, Hit};
 use super::group::{GroupConfig, Grouper, RawBox};
 use super::noise::{NoiseFloor, NoiseFloorConfig, RowBlock};
 use super::stft::{Stft, StftConfig};
-use super::Complex32;
 
 /// Settings of the whole detection path.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

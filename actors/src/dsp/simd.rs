@@ -58,8 +58,8 @@ kernel! {
 pub struct PowerSummary {
     /// The largest value (0 for none; NaN is skipped).
     pub max: f32,
-    /// The sum (NaN or infinite when any value is).
-    pub sum: f32,
+    /// Whether every value is finite.
+    pub finite: bool,
 }
 
 /// `out[i] = |x[i]|² · scale`.
@@ -71,24 +71,25 @@ kernel! {
     /// `out[i] = (x[2i]² + x[2i+1]²) · scale`.
     pub fn power_flat(out: &mut [f32], x: &[f32], scale: f32) -> PowerSummary {
         let mut lanes = [0.0f32; 8];
-        let mut sums = [0.0f32; 8];
+        // NaN fails `v == v`; +∞ shows as the maximum.
+        let mut nan = [0u32; 8];
         let mut o8 = out.chunks_exact_mut(8);
         let mut x16 = x.chunks_exact(16);
         for (o, c) in (&mut o8).zip(&mut x16) {
             for i in 0..8 {
                 o[i] = (c[2 * i] * c[2 * i] + c[2 * i + 1] * c[2 * i + 1]) * scale;
                 lanes[i] = if o[i] > lanes[i] { o[i] } else { lanes[i] };
-                sums[i] += o[i];
+                nan[i] |= u32::from(o[i] != o[i]);
             }
         }
         let mut m = lanes.iter().fold(0.0f32, |a, b| if *b > a { *b } else { a });
-        let mut sum = sums.iter().sum::<f32>();
+        let mut any_nan = nan.iter().any(|v| *v != 0);
         for (o, c) in o8.into_remainder().iter_mut().zip(x16.remainder().chunks_exact(2)) {
             *o = (c[0] * c[0] + c[1] * c[1]) * scale;
             m = if *o > m { *o } else { m };
-            sum += *o;
+            any_nan |= o.is_nan();
         }
-        PowerSummary { max: m, sum }
+        PowerSummary { max: m, finite: !any_nan && m.is_finite() }
     }
 }
 

@@ -198,7 +198,7 @@ impl Stft {
     fn transform(&mut self, start: usize, samples: &[Complex32], row: &mut [f32]) {
         self.window_frame(start, samples);
         let mut seen = self.power_row(row);
-        if !seen.sum.is_finite() {
+        if !seen.finite {
             self.window_frame(start, samples);
             for c in &mut self.buf {
                 if !(c.re.is_finite() && c.im.is_finite()) {
@@ -222,7 +222,7 @@ impl Stft {
         let b = simd::power(pos, &self.buf[..half], self.scale);
         simd::PowerSummary {
             max: a.max.max(b.max),
-            sum: a.sum + b.sum,
+            finite: a.finite && b.finite,
         }
     }
 
