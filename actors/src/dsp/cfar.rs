@@ -305,8 +305,10 @@ impl Cfar {
             let mark = out.len();
             // Overlapping windows of one scale that fire together become one hit (their
             // union, the strongest mean): a strong emission gives a few hits, not thousands.
-            let mut hit = |lo: usize, s: f32| {
-                let (lo, hi, ratio) = (lo as u32, (lo + bins) as u32, s * norm);
+            // `hit(lo, hi, s)`: windows starting at bins lo, lo + step, … up to (not
+            // including) hi fired, the strongest with sum `s`.
+            let mut hit = |lo: usize, hi: usize, s: f32| {
+                let (lo, hi, ratio) = (lo as u32, hi as u32, s * norm);
                 let mine = out.len() > mark;
                 match out.last_mut() {
                     Some(h) if mine && lo <= h.hi => {
@@ -324,23 +326,54 @@ impl Cfar {
             };
             if bins == 1 {
                 simd::exceed(sum, thr, &mut self.words);
-                for (w, &word) in self.words.iter().enumerate() {
-                    let mut bits = word;
-                    while bits != 0 {
-                        let k = w * 64 + bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        hit(k, sum[k]);
-                    }
-                }
+                set_runs(&self.words, |a, b| {
+                    let s = sum[a..b].iter().copied().fold(f32::MIN, f32::max);
+                    hit(a, b, s);
+                });
             } else {
                 let half = bins / 2;
                 let pool = match half {
                     1 => sum,
                     _ => &self.pools[half.trailing_zeros() as usize][..],
                 };
-                simd::adjacent_over(pool, thr, &mut |j, s| hit(j * half, s));
+                let words = &mut self.words[..pool.len().saturating_sub(1).div_ceil(64)];
+                simd::exceed_pairs(pool, thr, words);
+                set_runs(words, |a, b| {
+                    let s = (a..b)
+                        .map(|j| pool[j] + pool[j + 1])
+                        .fold(f32::MIN, f32::max);
+                    hit(a * half, (b - 1) * half + bins, s);
+                });
             }
         }
+    }
+}
+
+/// Calls `run(a, b)` for every maximal run [a, b) of set bits (bit i of `words[w]` is
+/// index 64·w + i).
+fn set_runs(words: &[u64], mut run: impl FnMut(usize, usize)) {
+    let mut open: Option<(usize, usize)> = None;
+    for (w, &word) in words.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let tz = bits.trailing_zeros();
+            let len = (!(bits >> tz)).trailing_zeros();
+            let (a, b) = (w * 64 + tz as usize, w * 64 + (tz + len) as usize);
+            bits = bits
+                .checked_shr(tz + len)
+                .map_or(0, |v| v.checked_shl(tz + len).unwrap_or(0));
+            open = match open {
+                Some((oa, ob)) if ob == a => Some((oa, b)),
+                Some((oa, ob)) => {
+                    run(oa, ob);
+                    Some((a, b))
+                }
+                None => Some((a, b)),
+            };
+        }
+    }
+    if let Some((a, b)) = open {
+        run(a, b);
     }
 }
 

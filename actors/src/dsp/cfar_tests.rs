@@ -153,3 +153,23 @@ fn every_scale_fires_on_an_emission_of_its_own_size() {
         );
     }
 }
+
+#[test]
+fn runs_of_set_bits_are_found_across_words() {
+    let mut words = vec![0u64; 3];
+    let set: Vec<usize> = [0, 1, 2, 10, 60, 61, 62, 63, 64, 65, 127, 128, 191]
+        .into_iter()
+        .collect();
+    for i in &set {
+        words[i / 64] |= 1 << (i % 64);
+    }
+    let mut runs = Vec::new();
+    set_runs(&words, |a, b| runs.push((a, b)));
+    assert_eq!(
+        runs,
+        vec![(0, 3), (10, 11), (60, 66), (127, 129), (191, 192)]
+    );
+    let mut all = Vec::new();
+    set_runs(&[u64::MAX, u64::MAX], |a, b| all.push((a, b)));
+    assert_eq!(all, vec![(0, 128)]);
+}

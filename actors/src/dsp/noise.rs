@@ -262,13 +262,18 @@ impl NoiseFloor {
             self.prefix[k + 1] = self.prefix[k] + f64::from(self.capped[k]);
         }
         let w = self.cfg.smooth_bins;
+        let full = 1.0 / (2 * w + 1) as f64;
         for k in 0..self.nbins {
             let (lo, hi) = (k.saturating_sub(w), (k + w + 1).min(self.nbins));
-            let f = (((self.prefix[hi] - self.prefix[lo]) / (hi - lo) as f64) as f32)
-                .max(f32::MIN_POSITIVE);
-            self.floor[k] = f;
-            self.inv[k] = 1.0 / f;
+            let scale = if hi - lo == 2 * w + 1 {
+                full
+            } else {
+                1.0 / (hi - lo) as f64
+            };
+            self.floor[k] =
+                (((self.prefix[hi] - self.prefix[lo]) * scale) as f32).max(f32::MIN_POSITIVE);
         }
+        simd::reciprocal(&mut self.inv, &self.floor);
     }
 }
 

@@ -100,12 +100,28 @@ pub fn cs16_into(out: &mut Vec<Complex32>, iq: &[i16]) {
     i16_to_f32(flat_mut(&mut out[at..]), iq);
 }
 
+/// Interleaved i16 I/Q pairs to complex samples scaled to ±1.0, replacing what `out` held
+/// (a reused buffer of the same size is not cleared first, as a live source reuses one).
+pub fn cs16_fill(out: &mut Vec<Complex32>, iq: &[i16]) {
+    out.resize(iq.len() / 2, Complex32::default());
+    i16_to_f32(flat_mut(out), iq);
+}
+
 kernel! {
     /// `out[i] = iq[i] / 32768`.
     pub fn i16_to_f32(out: &mut [f32], iq: &[i16]) {
         const SCALE: f32 = 1.0 / 32768.0;
         for (o, v) in out.iter_mut().zip(iq) {
             *o = f32::from(*v) * SCALE;
+        }
+    }
+}
+
+kernel! {
+    /// `out[i] = 1 / x[i]`.
+    pub fn reciprocal(out: &mut [f32], x: &[f32]) {
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = 1.0 / v;
         }
     }
 }
@@ -208,23 +224,28 @@ kernel! {
 }
 
 kernel! {
-    /// Windows of two adjacent pooled values: where `p[j] + p[j+1] > thr`, calls
-    /// `hit(j, sum)`. Sparse on noise, so the test runs 16 at a time.
-    pub fn adjacent_over(p: &[f32], thr: f32, hit: &mut dyn FnMut(usize, f32)) {
+    /// Bit j of `words` set where `p[j] + p[j+1] > thr`, in blocks of 64 (found by a
+    /// running maximum, so quiet blocks cost one pass); `words` needs ⌈(len − 1)/64⌉.
+    pub fn exceed_pairs(p: &[f32], thr: f32, words: &mut [u64]) {
         let n = p.len().saturating_sub(1);
         let (a, b) = (&p[..n], &p[1..]);
-        let mut base = 0;
-        for (ca, cb) in a.chunks(16).zip(b.chunks(16)) {
-            let any = ca.iter().zip(cb).filter(|(x, y)| **x + **y > thr).count();
-            if any > 0 {
-                for (i, (x, y)) in ca.iter().zip(cb).enumerate() {
-                    let s = x + y;
-                    if s > thr {
-                        hit(base + i, s);
-                    }
+        for ((word, ca), cb) in words.iter_mut().zip(a.chunks(64)).zip(b.chunks(64)) {
+            let mut lanes = [f32::MIN; 8];
+            let (a8, b8) = (ca.chunks_exact(8), cb.chunks_exact(8));
+            let (ra, rb) = (a8.remainder(), b8.remainder());
+            for (x, y) in a8.zip(b8) {
+                for i in 0..8 {
+                    let s = x[i] + y[i];
+                    lanes[i] = if s > lanes[i] { s } else { lanes[i] };
                 }
             }
-            base += ca.len();
+            *word = 0;
+            let rest = ra.iter().zip(rb).any(|(x, y)| x + y > thr);
+            if rest || lanes.iter().any(|l| *l > thr) {
+                for (i, (x, y)) in ca.iter().zip(cb).enumerate() {
+                    *word |= u64::from(x + y > thr) << i;
+                }
+            }
         }
     }
 }
@@ -255,13 +276,13 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert_eq!(above, x.iter().filter(|v| **v > 5.0).count());
-        let mut hits = Vec::new();
-        adjacent_over(&x, 11.0, &mut |j, s| hits.push((j, s)));
-        let want: Vec<(usize, f32)> = (0..199)
-            .filter(|j| x[*j] + x[j + 1] > 11.0)
-            .map(|j| (j, x[j] + x[j + 1]))
+        let mut words = vec![0u64; 4];
+        exceed_pairs(&x, 11.0, &mut words);
+        let got: Vec<usize> = (0..199)
+            .filter(|j| words[j / 64] >> (j % 64) & 1 == 1)
             .collect();
-        assert_eq!(hits, want);
+        let want: Vec<usize> = (0..199).filter(|j| x[*j] + x[j + 1] > 11.0).collect();
+        assert_eq!(got, want);
         let mut m = vec![1.0f32; 3];
         censored_average(&mut m, &[2.0, 9.0, 2.0], &[1.0, 1.0, 1.0], 0.5, 4.0);
         assert_eq!(m, vec![1.5, 1.0, 1.5]);
