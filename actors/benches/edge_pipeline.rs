@@ -85,7 +85,7 @@ fn main() {
     // as a live sensor runs; each run is one more second of the same stream.
     let mut boxes = 0;
     let mut samples = Vec::with_capacity(65_536);
-    let mut run = |a: &mut Analyzer, samples: &mut Vec<Complex32>| {
+    let run = |a: &mut Analyzer, samples: &mut Vec<Complex32>| {
         let mut found = 0;
         for block in iq.chunks(2 * 65_536) {
             cs16_fill(samples, block);

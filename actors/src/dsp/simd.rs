@@ -71,7 +71,7 @@ kernel! {
     /// `out[i] = (x[2i]² + x[2i+1]²) · scale`.
     pub fn power_flat(out: &mut [f32], x: &[f32], scale: f32) -> PowerSummary {
         let mut lanes = [0.0f32; 8];
-        // NaN fails `v == v`; +∞ shows as the maximum.
+        // NaN is flagged per lane; +∞ shows as the maximum.
         let mut nan = [0u32; 8];
         let mut o8 = out.chunks_exact_mut(8);
         let mut x16 = x.chunks_exact(16);
@@ -79,7 +79,7 @@ kernel! {
             for i in 0..8 {
                 o[i] = (c[2 * i] * c[2 * i] + c[2 * i + 1] * c[2 * i + 1]) * scale;
                 lanes[i] = if o[i] > lanes[i] { o[i] } else { lanes[i] };
-                nan[i] |= u32::from(o[i] != o[i]);
+                nan[i] |= u32::from(o[i].is_nan());
             }
         }
         let mut m = lanes.iter().fold(0.0f32, |a, b| if *b > a { *b } else { a });
