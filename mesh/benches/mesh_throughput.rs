@@ -70,6 +70,7 @@ fn small(i: u64) -> EventDraft {
             sensors: 1,
             events_stored: i,
             restarts: 0,
+            battery: None,
         },
     }
 }

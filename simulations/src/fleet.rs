@@ -230,6 +230,7 @@ iq_max_ms = 50
 "#;
         }
         Kind::Island => {
+            t += "\n[power]\nsource = \"simulated\"\nstart_pct = 70\ndrain_pct_per_hour = 3\n";
             t += &radio;
             t += r#"profile = "kbps"
 

@@ -212,6 +212,9 @@ pub struct Config {
     /// Heartbeat events.
     #[serde(default)]
     pub heartbeat: HeartbeatConfig,
+    /// Where the node's power comes from (its heartbeat reports the battery).
+    #[serde(default)]
+    pub power: fieldmesh_actors::node::PowerConfig,
     /// The mesh.
     #[serde(default)]
     pub mesh: MeshSettings,
@@ -246,6 +249,7 @@ impl Config {
             pipeline: self.pipeline.clone(),
             supervision: self.supervision.clone(),
             heartbeat_interval: Duration::from_millis(self.heartbeat.interval_ms),
+            power: self.power.clone(),
             attention: self.attention,
             classifier: None,
         }
@@ -264,6 +268,7 @@ impl Config {
         section("store", self.store.problems());
         section("pipeline", self.pipeline.problems());
         section("supervision", self.supervision.problems());
+        section("power", self.power.problems());
         section("classifier", self.classifier.problems());
         for (i, s) in self.sensors.iter().enumerate() {
             section(&format!("sensors.{i}"), s.problems());

@@ -143,6 +143,10 @@ seed = 4
 [sensors.rf]
 sample_rate_hz = 2400000
 center_freq_hz = 433920000
+[power]
+source = "simulated"
+start_pct = 64
+drain_pct_per_hour = 0
 "#,
     );
     let data = dir.path().join("data");
@@ -198,6 +202,9 @@ center_freq_hz = 433920000
     .await;
     let heartbeat = "document.querySelector('[data-region=nodes] time[data-ts]').dataset.ts";
     let hb_before = wait_js(&c, heartbeat, 5, Value::is_string).await;
+    // The battery the heartbeat reports, as a gauge.
+    let battery = "document.querySelector('[data-region=nodes] meter.battery').value";
+    wait_js(&c, battery, 5, |v| v.as_f64() == Some(64.0)).await;
     let before = wait_js(&c, "window.fieldmesh.patches", 5, Value::is_number).await;
     wait_js(&c, "window.fieldmesh.patches", 10, |v| {
         v.as_u64() > before.as_u64().map(|b| b + 2)

@@ -196,3 +196,28 @@ fn a_measurement_panel_in_view_gets_its_samples_as_binary_frames() {
     terminate(&node);
     assert!(wait_exit(&mut node, std::time::Duration::from_secs(10)).is_some());
 }
+
+#[test]
+fn the_mesh_page_shows_the_battery_the_heartbeat_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let power = "[power]\nsource = \"simulated\"\nstart_pct = 73\ndrain_pct_per_hour = 0\n";
+    let config = write_config(dir.path(), &format!("{power}[mesh]\nenabled = false\n"));
+    let mut node = spawn_node(&config);
+    let http = wait_for_node(&dir.path().join("data"), &mut node);
+    let mut s = ws::connect(&format!("ws://{http}/live"), Some(&bearer(&http)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = String::new();
+    while std::time::Instant::now() < deadline {
+        let m = next(&mut s);
+        if let Some(nodes) = m["regions"]["nodes"].as_str() {
+            seen = nodes.to_string();
+            if nodes.contains("<meter class=\"battery\"") {
+                break;
+            }
+        }
+    }
+    assert!(seen.contains("value=\"73\""), "{seen}");
+    assert!(seen.contains("73 %"), "{seen}");
+    terminate(&node);
+    let _ = wait_exit(&mut node, std::time::Duration::from_secs(10));
+}

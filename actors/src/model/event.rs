@@ -187,6 +187,15 @@ impl AttentionLevel {
     }
 }
 
+/// A node's battery, as its heartbeat reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Battery {
+    /// Charge, percent (0–100).
+    pub level_pct: f32,
+    /// Whether it is charging (or full on a charger).
+    pub charging: bool,
+}
+
 /// Kind-specific content, tagged with the kind's name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -203,6 +212,9 @@ pub enum Payload {
         events_stored: u64,
         /// Actor restarts since start.
         restarts: u64,
+        /// Its battery; absent on mains (and from nodes that predate the field).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        battery: Option<Battery>,
     },
     /// Samples from a measurement sensor (heart rate, IMU, ...).
     MeasurementBatch {

@@ -16,7 +16,7 @@ pub use detection::{
     Algo, COMPACT_MAX_SCALARS, ClassScore, CompactDetection, Detection, Evidence, Window,
 };
 pub use event::{
-    AttentionLevel, Event, EventDraft, EventKind, LOCAL_SEQ_BASE, Payload, SCHEMA_VERSION,
+    AttentionLevel, Battery, Event, EventDraft, EventKind, LOCAL_SEQ_BASE, Payload, SCHEMA_VERSION,
 };
 pub use ids::{EventId, MAX_NAME_ID_LEN, NodeId, RoomId, SensorId, hex_decode, hex_encode};
 

@@ -44,6 +44,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
             sensors: 2,
             events_stored: 40,
             restarts: 0,
+            battery: None,
         },
         Payload::MeasurementBatch {
             quantity: "heart_rate".into(),
@@ -186,6 +187,10 @@ fn arb_payload() -> impl Strategy<Value = Payload> {
                 sensors: s,
                 events_stored: n,
                 restarts: u / 2,
+                battery: (u % 3 != 0).then_some(Battery {
+                    level_pct: (u % 101) as f32,
+                    charging: u % 2 == 0,
+                }),
             }
         }),
         (

@@ -1,5 +1,5 @@
 //! The node's heartbeat as a sans-IO stage: on each tick, one `heartbeat` event draft
-//! with the node's role, uptime and counters.
+//! with the node's role, uptime, counters and battery.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,8 @@ use crate::metrics::NodeMetrics;
 use crate::model::{EventDraft, Payload};
 use crate::pipeline::Stage;
 
+use super::power::PowerGauge;
+
 /// Emits heartbeats every `every`.
 pub struct Heartbeat {
     role: String,
@@ -15,16 +17,19 @@ pub struct Heartbeat {
     every: Duration,
     started_us: u64,
     metrics: Arc<NodeMetrics>,
+    power: PowerGauge,
 }
 
 impl Heartbeat {
-    /// A heartbeat for a node of `role`, started at `started_us`, running `sensors` sensors.
+    /// A heartbeat for a node of `role`, started at `started_us`, running `sensors` sensors,
+    /// reading its battery from `power`.
     pub fn new(
         role: String,
         sensors: u32,
         every: Duration,
         started_us: u64,
         metrics: Arc<NodeMetrics>,
+        power: PowerGauge,
     ) -> Self {
         Self {
             role,
@@ -32,6 +37,7 @@ impl Heartbeat {
             every,
             started_us,
             metrics,
+            power,
         }
     }
 }
@@ -59,6 +65,7 @@ impl Stage for Heartbeat {
                 sensors: self.sensors,
                 events_stored: self.metrics.stored_events(),
                 restarts: self.metrics.restarts(),
+                battery: self.power.read(now_us),
             },
         }]]
     }

@@ -2,6 +2,7 @@
 //! [`NodeRuntime`] to start it on an opened store and shut it down in order.
 
 mod heartbeat;
+mod power;
 mod supervisor;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use ractor::{Actor, ActorRef};
 use tokio::task::JoinHandle;
 
 pub use heartbeat::Heartbeat;
+pub use power::{PowerConfig, PowerGauge};
 pub use supervisor::{NodeArgs, NodeMsg, NodeSlots, NodeSupervisor};
 
 use crate::metrics::NodeMetrics;
@@ -39,6 +41,8 @@ pub struct NodeSpec {
     pub supervision: RestartPolicy,
     /// Heartbeat period.
     pub heartbeat_interval: Duration,
+    /// Where its power comes from (the heartbeat reports the battery).
+    pub power: PowerConfig,
     /// How sensors batch at each attention level.
     pub attention: crate::rooms::AttentionTable,
     /// The waveform classifier for SDR sensors (None: detections go out unlabelled).

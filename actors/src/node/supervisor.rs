@@ -8,6 +8,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, Message, RpcReplyPort, Supervi
 
 use super::NodeSpec;
 use super::heartbeat::Heartbeat;
+use super::power::PowerGauge;
 use crate::metrics::NodeMetrics;
 use crate::model::SensorId;
 use crate::pipeline::{StageActor, StageArgs, StageMsg, StoreOutlet};
@@ -180,11 +181,12 @@ impl Actor for NodeSupervisor {
             slots.rooms.insert(room.id.clone(), name_of(room), slot);
         }
 
-        let (role, n, every, m) = (
+        let (role, n, every, m, power) = (
             spec.role.clone(),
             spec.sensors.len() as u32,
             spec.heartbeat_interval,
             metrics.clone(),
+            spec.power.clone(),
         );
         let started_us = crate::store::now_us();
         let outlet = StoreOutlet::new(client.clone());
@@ -193,11 +195,12 @@ impl Actor for NodeSupervisor {
             slots.heartbeat.clone(),
             StageActor::<Heartbeat, StoreOutlet>::default,
             move || {
-                let (role, m) = (role.clone(), m.clone());
+                let (role, m, power) = (role.clone(), m.clone(), power.clone());
                 StageArgs {
                     name: "heartbeat".into(),
                     make: Arc::new(move || {
-                        Heartbeat::new(role.clone(), n, every, started_us, m.clone())
+                        let gauge = PowerGauge::new(power.clone(), started_us);
+                        Heartbeat::new(role.clone(), n, every, started_us, m.clone(), gauge)
                     }),
                     outlet: outlet.clone(),
                 }

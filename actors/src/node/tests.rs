@@ -45,6 +45,7 @@ pub(super) fn spec(max_restarts: u32) -> NodeSpec {
             backoff_max_ms: 100,
         },
         heartbeat_interval: Duration::from_millis(200),
+        power: Default::default(),
         attention: Default::default(),
         classifier: None,
     }

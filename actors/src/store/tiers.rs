@@ -165,6 +165,7 @@ mod tests {
                 sensors: 0,
                 events_stored: 0,
                 restarts: 0,
+                battery: None,
             }
         } else {
             Payload::SensorProfileUpdated {

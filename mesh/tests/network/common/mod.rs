@@ -66,6 +66,7 @@ pub fn heartbeat(i: u64) -> EventDraft {
             sensors: 0,
             events_stored: i,
             restarts: 0,
+            battery: None,
         },
     }
 }
@@ -132,6 +133,7 @@ pub async fn member(how: MeshJoin, sensors: Vec<SensorConfig>) -> Member {
         pipeline: Default::default(),
         supervision: RestartPolicy::default(),
         heartbeat_interval: Duration::from_secs(5),
+        power: Default::default(),
         attention: Default::default(),
         classifier: None,
     };

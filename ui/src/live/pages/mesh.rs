@@ -20,6 +20,8 @@ struct NodeCard {
     profile: String,
     link: String,
     battery: String,
+    /// Charge for the gauge, when a battery is reported.
+    battery_pct: Option<u8>,
     heartbeat_us: Option<u64>,
     uptime: String,
     restarts: u64,
@@ -92,16 +94,18 @@ pub(super) async fn regions(cx: &RenderCtx<'_>) -> Result<Vec<Region>, String> {
         let node: Option<NodeId> = id.parse().ok();
         let beat = node.and_then(|n| cx.observed.heartbeats.get(&n));
         let (mut role, mut uptime_s, mut restarts, mut stored) = (role, 0, 0, 0);
+        let mut battery = None;
         if let Some((e, _)) = beat
             && let &Payload::Heartbeat {
                 role: ref r,
                 uptime_s: u,
                 restarts: x,
                 events_stored: s,
+                battery: b,
                 ..
             } = &e.body
         {
-            (uptime_s, restarts, stored) = (u, x, s);
+            (uptime_s, restarts, stored, battery) = (u, x, s, b);
             if role.is_empty() {
                 role = r.clone();
             }
@@ -141,7 +145,16 @@ pub(super) async fn regions(cx: &RenderCtx<'_>) -> Result<Vec<Region>, String> {
                 profiles.join(", ")
             },
             link,
-            battery: "not reported (mains)".into(),
+            battery: match (battery, beat.is_some()) {
+                (Some(b), _) => format!(
+                    "{:.0} %{}",
+                    b.level_pct,
+                    if b.charging { ", charging" } else { "" }
+                ),
+                (None, true) => "mains".into(),
+                (None, false) => "not reported yet".into(),
+            },
+            battery_pct: battery.map(|b| b.level_pct.round().clamp(0.0, 100.0) as u8),
             heartbeat_us: beat.map(|(e, _)| e.ts_us),
             uptime: uptime(uptime_s),
             restarts,
