@@ -11,6 +11,9 @@
 //! client: they stand in for browsers on other machines, so they should cost the shared
 //! cores as little as possible.
 //!
+//! Beside each row, the machine's floor for the same fan-out (`fanout_floor.rs`: plain
+//! `write(2)` of one message per socket per burst, nothing else), measured in the same run.
+//!
 //! `cargo bench --bench viewers [-- --viewers 1,1000,10000 --secs 10]`
 
 use std::path::Path;
@@ -18,6 +21,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[path = "viewers/fanout_floor.rs"]
+mod fanout_floor;
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -282,6 +288,13 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// The value after `name`'s own value (`--floor-serve N SECS`).
+fn secs_arg_after(name: &str) -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 2)?.parse().ok()
+}
+
 fn main() {
     let counts: Vec<usize> = arg("--viewers")
         .unwrap_or_else(|| "1,1000,10000".into())
@@ -290,6 +303,10 @@ fn main() {
         .collect();
     let secs: u64 = arg("--secs").and_then(|s| s.parse().ok()).unwrap_or(10);
     let fds = raise_fd_limit();
+    if let Some(n) = arg("--floor-serve").and_then(|v| v.parse().ok()) {
+        fanout_floor::serve(n, secs_arg_after("--floor-serve").unwrap_or(secs));
+        return;
+    }
     let shm = Path::new("/dev/shm");
     let dir = if shm.is_dir() {
         tempfile::tempdir_in(shm)
@@ -312,15 +329,22 @@ fn main() {
         let row = rt.block_on(run(&node, n, secs));
         rows.push(row);
     }
+    drop(node);
+    // The floor of each fan-out, with the node stopped so it has the machine to itself.
+    let floors: Vec<Vec<u32>> = rows
+        .iter()
+        .map(|r| fanout_floor::measure(r.viewers, secs))
+        .collect();
     let base = rows.first().map_or(f64::NAN, |r| r.p95);
     println!(
-        "| viewers | receiving | patches/s delivered | p50 ms | p95 ms | p99 ms | max ms | p95 vs {} viewer(s) | node CPU % | node RSS MB | viewers' CPU % |",
+        "| viewers | receiving | patches/s delivered | p50 ms | p95 ms | p99 ms | max ms | p95 vs {} viewer(s) | node CPU % | node RSS MB | viewers' CPU % | floor p50 / p95 / p99 ms | p95 / floor p95 |",
         rows.first().map_or(0, |r| r.viewers)
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (r, floor) in rows.iter().zip(&floors) {
+        let f95 = pct(floor, 0.95);
         println!(
-            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1}× | {:.0} | {:.0} | {:.0} |",
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1}× | {:.0} | {:.0} | {:.0} | {:.1} / {:.1} / {:.1} | {:.2}× |",
             r.viewers,
             r.connected,
             r.updates_per_s,
@@ -331,7 +355,11 @@ fn main() {
             r.p95 / base,
             r.cpu_pct,
             r.rss_mb,
-            r.client_cpu_pct
+            r.client_cpu_pct,
+            pct(floor, 0.50),
+            f95,
+            pct(floor, 0.99),
+            r.p95 / f95
         );
     }
 }
