@@ -3,7 +3,7 @@
 //! The waterfall and the measurement chart themselves are canvases fed by binary frames.
 
 use fieldmesh_actors::dsp::features::BOX_FEATURES;
-use fieldmesh_actors::model::{EventKind, Payload, SensorId};
+use fieldmesh_actors::model::{Detection, Event, EventKind, Payload, SensorId};
 use fieldmesh_actors::sensors::SensorKind;
 use fieldmesh_actors::store::{EventQuery, Order};
 use minijinja::context;
@@ -101,10 +101,7 @@ pub(super) async fn regions(cx: &RenderCtx<'_>, id: &str) -> Result<Vec<Region>,
     let mut dets = Vec::new();
     let mut features = Vec::new();
     let mut classes = Vec::new();
-    for e in &events {
-        let (Payload::CandidateDetected(d) | Payload::WaveformClassified(d)) = &e.body else {
-            continue;
-        };
+    for (e, d) in one_per_box(&events) {
         if dets.len() >= DETECTIONS {
             break;
         }
@@ -163,4 +160,82 @@ pub(super) async fn regions(cx: &RenderCtx<'_>, id: &str) -> Result<Vec<Region>,
             context! { dets => super::ser(&dets), features => super::ser(&features), classes },
         ),
     ])
+}
+
+/// The detections among `events` (newest first), each box once: a box's
+/// `waveform_classified` follows its `candidate_detected` and repeats it, so the newer of
+/// the two (the classified one, once it exists) stands for both.
+fn one_per_box(events: &[Event]) -> impl Iterator<Item = (&Event, &Detection)> {
+    let mut shown = std::collections::HashSet::new();
+    events.iter().filter_map(move |e| {
+        let (Payload::CandidateDetected(d) | Payload::WaveformClassified(d)) = &e.body else {
+            return None;
+        };
+        let p = &d.estimated_params;
+        let bits = |k: &str| p.get(k).map(|v| v.to_bits());
+        let key = (
+            e.origin,
+            bits("start_us").unwrap_or(e.ts_us),
+            bits("freq_lo_hz"),
+            bits("freq_hi_hz"),
+        );
+        shown.insert(key).then_some((e, d))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldmesh_actors::model::{Algo, EventDraft, NodeId, Window};
+
+    fn det(start_us: f64, lo: f64) -> Detection {
+        Detection {
+            algo: Algo {
+                name: "cfar-ms".into(),
+                version: "1".into(),
+                params_hash: String::new(),
+            },
+            feature_set_id: "fs".into(),
+            window: Window {
+                duration_s: 0.05,
+                center_freq_hz: 433.92e6,
+                sample_rate_hz: 2.4e6,
+            },
+            evidence: Default::default(),
+            classes: Vec::new(),
+            estimated_params: [
+                ("start_us".to_string(), start_us),
+                ("freq_lo_hz".to_string(), lo),
+                ("freq_hi_hz".to_string(), lo + 1e3),
+            ]
+            .into(),
+            artifact_ptrs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_classified_box_is_listed_once() {
+        let origin = NodeId::from_bytes([7; 32]);
+        let seal = |seq, body| {
+            Event::seal(
+                origin,
+                seq,
+                EventDraft {
+                    ts_us: 1_000 + seq,
+                    sensor: None,
+                    room: None,
+                    body,
+                },
+            )
+        };
+        // Newest first, as the page reads them.
+        let events = vec![
+            seal(4, Payload::WaveformClassified(det(500.0, 1e5))),
+            seal(3, Payload::CandidateDetected(det(500.0, 1e5))),
+            seal(2, Payload::CandidateDetected(det(400.0, 1e5))),
+            seal(1, Payload::CandidateDetected(det(500.0, 2e5))),
+        ];
+        let seqs: Vec<u64> = one_per_box(&events).map(|(e, _)| e.seq).collect();
+        assert_eq!(seqs, [4, 2, 1]);
+    }
 }
