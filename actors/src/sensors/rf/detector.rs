@@ -104,9 +104,11 @@ impl GroupStage {
                 b.start_s += base_s;
                 b.stop_s += base_s;
                 let from_s = (b.start_s - margin).max(0.0);
-                let to_s = (b.stop_s + margin).min(from_s + max);
                 let ring_end = self.ring_first + self.ring.len() as u64;
                 let a = ((from_s * fs) as u64).clamp(self.ring_first, ring_end);
+                // An emission longer than the ring began before it: its IQ starts at the
+                // oldest sample held, still at most `iq_max_ms` of it.
+                let to_s = (b.stop_s + margin).min(a as f64 / fs + max);
                 let z = ((to_s * fs) as u64).clamp(a, ring_end);
                 let iq: Vec<Complex32> = self
                     .ring
@@ -298,5 +300,70 @@ mod tests {
             c.tfbox.start_s
         );
         assert!(!c.iq.is_empty() && c.iq_start_s <= c.tfbox.start_s && c.iq_start_s > 100.2);
+    }
+
+    /// An emission longer than the IQ ring closes after its start has left the ring: its
+    /// candidate still carries IQ (the oldest held, up to `iq_max_ms`) inside the box, so
+    /// its features and artifact are not empty.
+    #[test]
+    fn a_long_emission_still_gets_iq_and_features() {
+        let fs = 600e3;
+        let rf = RfConfig {
+            sample_rate_hz: fs,
+            ..RfConfig::default()
+        };
+        let carrier = EmitterSpec {
+            start_s: 0.2,
+            duration_s: 2.0,
+            center_hz: -80e3,
+            bandwidth_hz: 0.0,
+            snr_db: 20.0,
+            params: WaveformParams::Cw,
+            channel: Default::default(),
+        };
+        let rec = simulate(&SimConfig {
+            sample_rate_hz: fs,
+            duration_s: 2.6,
+            seed: 5,
+            emitters: vec![carrier],
+            ..SimConfig::default()
+        });
+        let mut d = Chain::new(&rf);
+        let mut out = Vec::new();
+        let chunks: Vec<_> = rec.samples.chunks(16_384).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            out.extend(d.on_input(
+                IqWindow {
+                    first_sample: (i * 16_384) as u64,
+                    stream_start_us: 0,
+                    samples: Arc::new(c.to_vec()),
+                    truth: Vec::new(),
+                    last: i + 1 == chunks.len(),
+                },
+                0,
+            ));
+        }
+        let c = out
+            .iter()
+            .find_map(|o| match o {
+                Detected::Candidate(c) if c.tfbox.stop_s - c.tfbox.start_s > 1.5 => Some(c),
+                _ => None,
+            })
+            .expect("the carrier as one candidate");
+        let held = c.iq.len() as f64 / fs;
+        assert!(
+            (0.2..=0.26).contains(&held),
+            "{held} s of IQ (iq_max_ms is 250)"
+        );
+        assert!(c.iq_start_s > c.tfbox.start_s && c.iq_start_s + held < c.tfbox.stop_s);
+        let local = crate::dsp::analyzer::TfBox {
+            start_s: c.tfbox.start_s - c.iq_start_s,
+            stop_s: c.tfbox.stop_s - c.iq_start_s,
+            ..c.tfbox.clone()
+        };
+        let f = crate::dsp::features::features(&c.iq, fs, &local);
+        let occupied = f.get("occupied_bw_hz").unwrap_or(0.0);
+        assert!(occupied > 0.0 && occupied < 20e3, "occupied {occupied}");
+        assert!(f.get("rssi_db").is_some_and(|v| v > -200.0));
     }
 }
