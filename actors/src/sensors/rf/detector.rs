@@ -241,35 +241,34 @@ mod tests {
         }
     }
 
-    /// A detector that joins a stream late (or restarts) still speaks stream time and cuts
-    /// the right IQ for its candidates.
-    #[test]
-    fn candidates_carry_stream_time_and_their_iq_when_joining_late() {
+    /// Candidates from one CW emitter `(start_s, duration_s, center_hz)` at 20 dB in a
+    /// `secs`-second stream at 600 kHz, fed in 16 Ki-sample windows whose first sample is
+    /// `first` of the stream.
+    fn candidates_of(emitter: (f64, f64, f64), secs: f64, first: u64, seed: u64) -> Vec<Candidate> {
         let fs = 600e3;
         let rf = RfConfig {
             sample_rate_hz: fs,
             ..RfConfig::default()
         };
-        let tone = EmitterSpec {
-            start_s: 0.3,
-            duration_s: 0.2,
-            center_hz: 50e3,
-            bandwidth_hz: 0.0,
-            snr_db: 20.0,
-            params: WaveformParams::Cw,
-            channel: Default::default(),
-        };
+        let (start_s, duration_s, center_hz) = emitter;
         let rec = simulate(&SimConfig {
             sample_rate_hz: fs,
-            duration_s: 1.0,
-            seed: 3,
-            emitters: vec![tone],
+            duration_s: secs,
+            seed,
+            emitters: vec![EmitterSpec {
+                start_s,
+                duration_s,
+                center_hz,
+                bandwidth_hz: 0.0,
+                snr_db: 20.0,
+                params: WaveformParams::Cw,
+                channel: Default::default(),
+            }],
             ..SimConfig::default()
         });
         let mut d = Chain::new(&rf);
-        let first = (100.0 * fs) as u64; // joins 100 s into the stream
-        let mut out = Vec::new();
         let chunks: Vec<_> = rec.samples.chunks(16_384).collect();
+        let mut out = Vec::new();
         for (i, c) in chunks.iter().enumerate() {
             out.extend(d.on_input(
                 IqWindow {
@@ -282,16 +281,20 @@ mod tests {
                 0,
             ));
         }
-        let cands: Vec<_> = out
-            .iter()
-            .filter_map(|o| {
-                if let Detected::Candidate(c) = o {
-                    Some(c)
-                } else {
-                    None
-                }
+        out.into_iter()
+            .filter_map(|o| match o {
+                Detected::Candidate(c) => Some(*c),
+                _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    /// A detector that joins a stream late (or restarts) still speaks stream time and cuts
+    /// the right IQ for its candidates.
+    #[test]
+    fn candidates_carry_stream_time_and_their_iq_when_joining_late() {
+        // Joins 100 s into the stream.
+        let cands = candidates_of((0.3, 0.2, 50e3), 1.0, (100.0 * 600e3) as u64, 3);
         assert_eq!(cands.len(), 1, "{cands:#?}");
         let c = &cands[0];
         assert!(
@@ -308,47 +311,10 @@ mod tests {
     #[test]
     fn a_long_emission_still_gets_iq_and_features() {
         let fs = 600e3;
-        let rf = RfConfig {
-            sample_rate_hz: fs,
-            ..RfConfig::default()
-        };
-        let carrier = EmitterSpec {
-            start_s: 0.2,
-            duration_s: 2.0,
-            center_hz: -80e3,
-            bandwidth_hz: 0.0,
-            snr_db: 20.0,
-            params: WaveformParams::Cw,
-            channel: Default::default(),
-        };
-        let rec = simulate(&SimConfig {
-            sample_rate_hz: fs,
-            duration_s: 2.6,
-            seed: 5,
-            emitters: vec![carrier],
-            ..SimConfig::default()
-        });
-        let mut d = Chain::new(&rf);
-        let mut out = Vec::new();
-        let chunks: Vec<_> = rec.samples.chunks(16_384).collect();
-        for (i, c) in chunks.iter().enumerate() {
-            out.extend(d.on_input(
-                IqWindow {
-                    first_sample: (i * 16_384) as u64,
-                    stream_start_us: 0,
-                    samples: Arc::new(c.to_vec()),
-                    truth: Vec::new(),
-                    last: i + 1 == chunks.len(),
-                },
-                0,
-            ));
-        }
-        let c = out
+        let cands = candidates_of((0.2, 2.0, -80e3), 2.6, 0, 5);
+        let c = cands
             .iter()
-            .find_map(|o| match o {
-                Detected::Candidate(c) if c.tfbox.stop_s - c.tfbox.start_s > 1.5 => Some(c),
-                _ => None,
-            })
+            .find(|c| c.tfbox.stop_s - c.tfbox.start_s > 1.5)
             .expect("the carrier as one candidate");
         let held = c.iq.len() as f64 / fs;
         assert!(
