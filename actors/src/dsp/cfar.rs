@@ -305,8 +305,8 @@ impl Cfar {
             let mark = out.len();
             // Overlapping windows of one scale that fire together become one hit (their
             // union, the strongest mean): a strong emission gives a few hits, not thousands.
-            // `hit(lo, hi, s)`: windows starting at bins lo, lo + step, … up to (not
-            // including) hi fired, the strongest with sum `s`.
+            // `hit(lo, hi, s)`: a run of fired windows covering bins [lo, hi), the strongest
+            // with sum `s`.
             let mut hit = |lo: usize, hi: usize, s: f32| {
                 let (lo, hi, ratio) = (lo as u32, hi as u32, s * norm);
                 let mine = out.len() > mark;
