@@ -39,16 +39,24 @@ pub fn flat_mut(x: &mut [Complex32]) -> &mut [f32] {
     unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<f32>(), x.len() * 2) }
 }
 
-/// `out[i] = x[i] · w2[i]` over interleaved components (`w2` holds each window value twice).
-pub fn windowed(out: &mut [Complex32], x: &[Complex32], w2: &[f32]) {
-    mul(flat_mut(out), flat(x), w2);
+/// `out[i] = x[i] · w[i]` (a real window over complex samples).
+pub fn windowed(out: &mut [Complex32], x: &[Complex32], w: &[f32]) {
+    window_flat(flat_mut(out), flat(x), w);
 }
 
 kernel! {
-    /// `out[i] = a[i] · b[i]`.
-    pub fn mul(out: &mut [f32], a: &[f32], b: &[f32]) {
-        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-            *o = x * y;
+    /// `out[2i + c] = x[2i + c] · w[i]` for both components c.
+    pub fn window_flat(out: &mut [f32], x: &[f32], w: &[f32]) {
+        for ((o, c), v) in out.chunks_exact_mut(16).zip(x.chunks_exact(16)).zip(w.chunks_exact(8)) {
+            for i in 0..8 {
+                o[2 * i] = c[2 * i] * v[i];
+                o[2 * i + 1] = c[2 * i + 1] * v[i];
+            }
+        }
+        let done = out.len() / 16 * 16;
+        for ((o, c), v) in out[done..].chunks_exact_mut(2).zip(x[done..].chunks_exact(2)).zip(&w[done / 2..]) {
+            o[0] = c[0] * v;
+            o[1] = c[1] * v;
         }
     }
 }

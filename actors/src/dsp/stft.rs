@@ -85,7 +85,7 @@ impl StftConfig {
 pub struct Stft {
     nfft: usize,
     hop: usize,
-    /// Window coefficients, each twice (re, im).
+    /// Window coefficients.
     window: Vec<f32>,
     fft: Arc<dyn Fft<f32>>,
     /// Samples not yet consumed by a frame (at most nfft − 1 after each push).
@@ -105,14 +105,12 @@ impl Stft {
         let fft = FftPlanner::<f32>::new().plan_fft_forward(nfft);
         let coefficients = config.window.coefficients(nfft);
         let energy: f32 = coefficients.iter().map(|w| w * w).sum();
-        // Each value twice: it multiplies a sample's re and im in one flat pass.
-        let window = coefficients.iter().flat_map(|w| [*w, *w]).collect();
         Self {
             nfft,
             hop: config.hop.clamp(1, nfft),
             scratch: vec![Complex32::default(); fft.get_inplace_scratch_len()],
             fft,
-            window,
+            window: coefficients,
             pending: Vec::with_capacity(2 * nfft),
             buf: vec![Complex32::default(); nfft],
             row: vec![0.0; nfft],
@@ -236,7 +234,7 @@ impl Stft {
         } else {
             let a = (have - start).min(n);
             let (head, tail) = self.buf.split_at_mut(a);
-            let (wa, wb) = self.window.split_at(2 * a);
+            let (wa, wb) = self.window.split_at(a);
             simd::windowed(head, &self.pending[start..start + a], wa);
             simd::windowed(tail, &samples[..n - a], wb);
         }
