@@ -8,6 +8,10 @@ use crate::dsp::noise::RowBlock;
 /// Rows kept for looking back.
 pub(super) const RING: u64 = 160;
 
+/// Buffers of let-go blocks kept for reuse; more are freed (a caller that never takes them,
+/// such as a stage whose blocks arrive in fresh messages, must not make them pile up).
+const SPARE_BUFFERS: usize = 2;
+
 /// Row blocks covering at least the last `RING` rows up to the current one.
 #[derive(Default)]
 pub(super) struct RowRing {
@@ -38,7 +42,9 @@ impl RowRing {
             if last + RING >= block.first && last < block.first {
                 break;
             }
-            if let Some(old) = self.blocks.pop_front() {
+            if let Some(old) = self.blocks.pop_front()
+                && self.spent.len() < SPARE_BUFFERS
+            {
                 self.spent.push(old.data);
             }
         }
@@ -105,6 +111,8 @@ mod tests {
         }
         // Seven blocks of 32 cover 160 rows back from any row of the newest.
         assert!(ring.blocks.len() <= 7, "{}", ring.blocks.len());
+        // Buffers nobody took do not pile up.
+        assert_eq!(ring.spent.len(), SPARE_BUFFERS);
         assert!(ring.take_spent().is_some());
     }
 
