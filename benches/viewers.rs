@@ -288,13 +288,6 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-/// The value after `name`'s own value (`--floor-serve N SECS`).
-fn secs_arg_after(name: &str) -> Option<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    let i = args.iter().position(|a| a == name)?;
-    args.get(i + 2)?.parse().ok()
-}
-
 fn main() {
     let counts: Vec<usize> = arg("--viewers")
         .unwrap_or_else(|| "1,1000,10000".into())
@@ -304,7 +297,7 @@ fn main() {
     let secs: u64 = arg("--secs").and_then(|s| s.parse().ok()).unwrap_or(10);
     let fds = raise_fd_limit();
     if let Some(n) = arg("--floor-serve").and_then(|v| v.parse().ok()) {
-        fanout_floor::serve(n, secs_arg_after("--floor-serve").unwrap_or(secs));
+        fanout_floor::serve(n, secs);
         return;
     }
     let shm = Path::new("/dev/shm");

@@ -72,7 +72,7 @@ pub fn measure(n: usize, secs: u64) -> Vec<u32> {
         return Vec::new();
     };
     let Ok(mut child) = Command::new(exe)
-        .args(["--floor-serve", &n.to_string(), &secs.to_string()])
+        .args(["--floor-serve", &n.to_string(), "--secs", &secs.to_string()])
         .stdout(Stdio::piped())
         .spawn()
     else {

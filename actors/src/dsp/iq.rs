@@ -100,7 +100,7 @@ pub struct IqRecording {
 /// Interleaved little-endian-decoded i16 I/Q pairs to complex samples (full scale 1.0).
 pub fn cs16_to_cf32(iq: &[i16]) -> Vec<Complex32> {
     let mut out = Vec::with_capacity(iq.len() / 2);
-    super::simd::cs16_into(&mut out, iq);
+    super::simd::cs16_fill(&mut out, iq);
     out
 }
 

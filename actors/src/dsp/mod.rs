@@ -23,4 +23,4 @@ pub mod waterfall;
 pub use iq::{Complex32, Emission, IqRecording, WaveformClass, cf32_to_cs16, cs16_to_cf32};
 pub use iq01::{Iq01Error, Iq01Frame, Iq01Header, encode_iq01, frame_len};
 pub use sigmf::{SigmfDatatype, SigmfError};
-pub use simd::{cs16_fill, cs16_into};
+pub use simd::cs16_fill;

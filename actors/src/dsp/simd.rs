@@ -101,13 +101,6 @@ kernel! {
     }
 }
 
-/// Interleaved i16 I/Q pairs to complex samples scaled to ±1.0 (appended to `out`).
-pub fn cs16_into(out: &mut Vec<Complex32>, iq: &[i16]) {
-    let at = out.len();
-    out.resize(at + iq.len() / 2, Complex32::default());
-    i16_to_f32(flat_mut(&mut out[at..]), iq);
-}
-
 /// Interleaved i16 I/Q pairs to complex samples scaled to ±1.0, replacing what `out` held
 /// (a reused buffer of the same size is not cleared first, as a live source reuses one).
 pub fn cs16_fill(out: &mut Vec<Complex32>, iq: &[i16]) {
