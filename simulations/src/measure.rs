@@ -3,6 +3,7 @@
 //! memory and CPU.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,17 +17,24 @@ use crate::fleet::Fleet;
 /// Local-only events are numbered from here up; they never replicate.
 const LOCAL_ONLY_SEQ: u64 = fieldmesh_actors::model::LOCAL_SEQ_BASE;
 
-/// Latency samples (ms), shared by the commit watchers.
+/// Latency samples (ms), shared by the commit watchers, of events made since the workload
+/// began (what start-up made is the start-up's backlog, measured by `startup_s`).
 #[derive(Clone, Default)]
-pub struct Latencies(Arc<Mutex<Vec<f64>>>);
+pub struct Latencies(Arc<Mutex<Vec<f64>>>, Arc<AtomicU64>);
 
 impl Latencies {
-    /// Watches `store`'s commits and records, for every replicated event of another origin,
-    /// the time from its origin timestamp to its commit here.
+    /// Counts events made from now on.
+    pub fn begin(&self) {
+        self.1.store(now_us(), Ordering::Relaxed);
+    }
+
+    /// Watches `store`'s commits and records, for every replicated event of another origin
+    /// made since [`Self::begin`], the time from its origin timestamp to its commit here.
     pub fn watch(&self, store: &Store) -> JoinHandle<()> {
         let me = store.local();
         let mut rx = store.subscribe();
         let sink = self.0.clone();
+        let since = self.1.clone();
         tokio::spawn(async move {
             loop {
                 let events = match rx.recv().await {
@@ -35,9 +43,10 @@ impl Latencies {
                     Err(_) => return,
                 };
                 let now = now_us();
+                let from = since.load(Ordering::Relaxed);
                 let mut v = sink.lock().unwrap_or_else(|p| p.into_inner());
                 for e in events.iter() {
-                    if e.origin != me && e.seq < LOCAL_ONLY_SEQ {
+                    if e.origin != me && e.seq < LOCAL_ONLY_SEQ && e.ts_us >= from {
                         v.push(now.saturating_sub(e.ts_us) as f64 / 1000.0);
                     }
                 }

@@ -164,6 +164,9 @@ pub struct Report {
     pub wall_s: f64,
     /// Seconds it took to start every node and form the mesh.
     pub startup_s: f64,
+    /// CPU during the workload per node and second, ms (1000 is one core per node).
+    #[serde(default)]
+    pub cpu_ms_per_node_s: f64,
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -205,7 +208,13 @@ impl Report {
                 "memory per node",
                 format!("{:.2} MiB", self.rss_per_node_mib),
             ),
-            ("cpu", format!("{:.1} s", self.cpu_s)),
+            (
+                "cpu",
+                format!(
+                    "{:.1} s ({:.2} ms per node-second during the workload)",
+                    self.cpu_s, self.cpu_ms_per_node_s
+                ),
+            ),
             (
                 "bytes per node sent / received",
                 format!(

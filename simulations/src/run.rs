@@ -134,9 +134,12 @@ async fn drive(
         }
     }
     let startup_s = wall.elapsed().as_secs_f64();
+    latencies.begin();
     let bar = progress_bar(opts);
 
     let t0 = Instant::now();
+    let cpu_at_t0 = measure::cpu_time();
+    let mut workload_cpu_s = 0.0;
     let sent_at_t0 = total_sent(fleet);
     let duration = opts.sizes.duration;
     let mut actions = plan.actions.iter().peekable();
@@ -212,6 +215,7 @@ async fn drive(
             let mut made = HashMap::new();
             measure::originated(fleet, &mut made).await;
             final_expected = Some(made);
+            workload_cpu_s = (measure::cpu_time() - cpu_at_t0).as_secs_f64();
             settle_start = Some(Instant::now());
             if let Some(b) = &bar {
                 b.set_prefix("catching up");
@@ -245,6 +249,7 @@ async fn drive(
         over_time,
         marks,
         startup_s,
+        workload_cpu_s,
     };
     Ok(crate::summary::summarize(fleet, plan, opts, seen).await)
 }

@@ -35,6 +35,8 @@ pub(crate) struct Seen {
     pub marks: Vec<Mark>,
     /// Seconds the fleet took to come up.
     pub startup_s: f64,
+    /// Process CPU over the workload (start-up and settle left out), seconds.
+    pub workload_cpu_s: f64,
 }
 
 /// The report of a run of `plan` on `fleet`.
@@ -50,6 +52,7 @@ pub(crate) async fn summarize(fleet: &Fleet, plan: &Plan, opts: &RunOptions, see
         over_time,
         marks,
         startup_s,
+        workload_cpu_s,
     } = seen;
     let (got, want, shares) = measure::delivery(fleet, &expected).await;
     let (latency_ms, latency_cdf) = report::distribution(&mut samples, 200);
@@ -174,5 +177,7 @@ pub(crate) async fn summarize(fleet: &Fleet, plan: &Plan, opts: &RunOptions, see
         timeline: marks,
         wall_s: 0.0,
         startup_s,
+        cpu_ms_per_node_s: 1000.0 * workload_cpu_s
+            / (n * opts.sizes.duration.as_secs_f64().max(1e-3)),
     }
 }

@@ -15,13 +15,13 @@ use iroh::{EndpointId, TransportAddr};
 use iroh_base::CustomAddr;
 use tokio::sync::mpsc;
 
-use super::{Packet, SHAPED_TRANSPORT_ID, ShapedNetwork, addr_of, id_of, lock, read};
+use super::{Key, Packet, SHAPED_TRANSPORT_ID, ShapedNetwork, addr_of, id_of, lock, read};
 
 /// One node's transport on the network.
 #[derive(Debug)]
 struct NodeTransport {
     net: ShapedNetwork,
-    me: EndpointId,
+    me: Key,
 }
 
 impl CustomTransport for NodeTransport {
@@ -41,7 +41,7 @@ impl CustomTransport for NodeTransport {
 
 struct NodeEndpoint {
     net: ShapedNetwork,
-    me: EndpointId,
+    me: Key,
     addrs: n0_watcher::Watchable<Vec<CustomAddr>>,
     rx: mpsc::UnboundedReceiver<Packet>,
 }
@@ -107,7 +107,7 @@ impl CustomEndpoint for NodeEndpoint {
 #[derive(Debug)]
 struct NodeSender {
     net: ShapedNetwork,
-    me: EndpointId,
+    me: Key,
 }
 
 impl CustomSender for NodeSender {
@@ -145,12 +145,12 @@ impl AddressLookup for Lookup {
         &self,
         endpoint_id: EndpointId,
     ) -> Option<n0_future::boxed::BoxStream<Result<Item, iroh::address_lookup::Error>>> {
-        if !read(&self.0.inner.ports).contains_key(&endpoint_id) {
+        if !read(&self.0.inner.ports).contains_key(endpoint_id.as_bytes()) {
             return None;
         }
         let info = EndpointInfo {
             endpoint_id,
-            data: EndpointData::from_iter([TransportAddr::Custom(addr_of(&endpoint_id))]),
+            data: EndpointData::from_iter([TransportAddr::Custom(addr_of(endpoint_id.as_bytes()))]),
         };
         let item = Item::new(info, "fieldmesh-sim network", None);
         Some(futures_util::stream::once(async move { Ok(item) }).boxed())
@@ -161,7 +161,7 @@ impl fieldmesh_mesh::LinkNetwork for ShapedNetwork {
     fn transport(&self, me: EndpointId) -> Arc<dyn CustomTransport> {
         Arc::new(NodeTransport {
             net: self.clone(),
-            me,
+            me: *me.as_bytes(),
         })
     }
 
