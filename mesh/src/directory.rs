@@ -52,6 +52,9 @@ pub struct Directory {
     blobs: iroh_blobs::api::Store,
 }
 
+/// Key prefix of the members' own entries.
+pub(crate) const MEMBERS_PREFIX: &str = "members/";
+
 fn namespace(secret: &[u8; 32]) -> NamespaceSecret {
     NamespaceSecret::from_bytes(&blake3::derive_key("fieldmesh directory v1", secret))
 }
@@ -71,7 +74,7 @@ impl Directory {
             .import_namespace(Capability::Write(namespace(secret)))
             .await
             .map_err(err)?;
-        doc.set_bytes(author, format!("members/{}", me.id), encode(me))
+        doc.set_bytes(author, format!("{MEMBERS_PREFIX}{}", me.id), encode(me))
             .await
             .map_err(err)?;
         doc.start_sync(peers).await.map_err(err)?;
@@ -89,8 +92,28 @@ impl Directory {
         author: AuthorId,
         me: &MemberInfo,
     ) -> Result<(), MeshError> {
-        self.put(author, format!("members/{}", me.id), encode(me))
+        self.put(author, format!("{MEMBERS_PREFIX}{}", me.id), encode(me))
             .await
+    }
+
+    /// Writes this node's entry again as it stands: written before the document went live,
+    /// it reached only the peers of the first sync; written now, gossip carries it to every
+    /// member at once.
+    pub(crate) async fn reannounce(&self, author: AuthorId, id: &str) -> Result<(), MeshError> {
+        let err = |e: anyhow::Error| MeshError::Endpoint(format!("mesh directory: {e}"));
+        let key = format!("{MEMBERS_PREFIX}{id}");
+        let Some(entry) = self
+            .doc
+            .get_exact(author, key.as_bytes(), false)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(());
+        };
+        self.doc
+            .set_hash(author, key, entry.content_hash(), entry.content_len())
+            .await
+            .map_err(err)
     }
 
     /// Lists room `entry` (written by every node that keeps it; the latest wins).
@@ -113,14 +136,39 @@ impl Directory {
 
     /// Every member's entry this node has (its own included), by id.
     pub async fn members(&self) -> Result<Vec<MemberInfo>, MeshError> {
-        let mut out: Vec<MemberInfo> = self.entries("members/").await?;
+        let mut out: Vec<MemberInfo> = self
+            .entries(MEMBERS_PREFIX)
+            .await?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
+    /// Every member's entry with the author that wrote it.
+    pub(crate) async fn members_by_author(&self) -> Result<Vec<(MemberInfo, AuthorId)>, MeshError> {
+        self.entries(MEMBERS_PREFIX).await
+    }
+
+    /// Whether an entry's content is here.
+    pub(crate) async fn has_content(&self, hash: iroh_blobs::Hash) -> bool {
+        matches!(self.blobs.has(hash).await, Ok(true))
+    }
+
+    /// An entry's content, if here.
+    pub(crate) async fn content(&self, hash: iroh_blobs::Hash) -> Option<Vec<u8>> {
+        self.blobs.get_bytes(hash).await.ok().map(|b| b.to_vec())
+    }
+
     /// Every room listed, by id.
     pub async fn rooms(&self) -> Result<Vec<RoomEntry>, MeshError> {
-        let mut out: Vec<RoomEntry> = self.entries("rooms/").await?;
+        let mut out: Vec<RoomEntry> = self
+            .entries("rooms/")
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
@@ -128,7 +176,7 @@ impl Directory {
     async fn entries<T: for<'de> Deserialize<'de>>(
         &self,
         prefix: &str,
-    ) -> Result<Vec<T>, MeshError> {
+    ) -> Result<Vec<(T, AuthorId)>, MeshError> {
         let err = |e: anyhow::Error| MeshError::Endpoint(format!("mesh directory: {e}"));
         let entries = self
             .doc
@@ -144,7 +192,7 @@ impl Directory {
                 continue;
             };
             if let Ok(v) = decode::<T>(&bytes) {
-                out.push(v);
+                out.push((v, entry.author()));
             }
         }
         Ok(out)

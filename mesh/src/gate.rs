@@ -19,6 +19,7 @@ pub const NOT_A_MEMBER: u32 = 403;
 #[derive(Clone, Debug, Default)]
 pub struct Members {
     inner: Arc<RwLock<BTreeMap<EndpointId, Vec<SocketAddr>>>>,
+    greeted: Arc<RwLock<Vec<EndpointId>>>,
 }
 
 impl Members {
@@ -43,6 +44,19 @@ impl Members {
     /// How many.
     pub fn len(&self) -> usize {
         self.inner.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Records the members this node greeted while joining: they knew it first, so
+    /// bootstraps pick them (the others learn of it through the directory).
+    pub(crate) fn set_greeted(&self, ids: impl IntoIterator<Item = EndpointId>) {
+        let mut g = self.greeted.write().unwrap_or_else(|p| p.into_inner());
+        *g = ids.into_iter().collect();
+    }
+
+    /// Members greeted while joining (empty for the node that made the mesh).
+    pub(crate) fn greeted(&self) -> Vec<EndpointId> {
+        let g = self.greeted.read().unwrap_or_else(|p| p.into_inner());
+        g.iter().filter(|id| self.contains(id)).copied().collect()
     }
 
     /// Whether there are none.

@@ -15,6 +15,7 @@ mod live;
 mod node;
 mod pull;
 mod rooms;
+mod roster;
 mod tasks;
 mod ticket;
 mod traffic;

@@ -205,7 +205,7 @@ impl MeshNode {
                 ep.clone(),
                 store.clone(),
                 members.clone(),
-                lookup,
+                lookup.clone(),
                 (secret, peers),
                 sender.clone(),
                 cfg.catchup_every,
@@ -252,6 +252,15 @@ impl MeshNode {
             &about,
         )
         .await?;
+        tasks.push(tokio::spawn(crate::roster::follow(
+            directory.clone(),
+            members.clone(),
+            lookup.clone(),
+            crate::roster::OwnEntry {
+                author,
+                id: about.id.clone(),
+            },
+        )));
         let at = my_addrs
             .iter()
             .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));

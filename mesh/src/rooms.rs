@@ -97,11 +97,14 @@ pub(crate) fn peers(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
 /// nodes). A few random ones form the overlay; anti-entropy covers the rest.
 pub(crate) const BOOTSTRAP_PEERS: usize = 4;
 
-/// Up to [`BOOTSTRAP_PEERS`] random members other than `me`.
+/// Up to [`BOOTSTRAP_PEERS`] random members other than `me`: among those it greeted while
+/// joining when there are any (the rest may not know it yet).
 pub(crate) fn bootstrap(members: &Members, me: EndpointId) -> Vec<EndpointAddr> {
     use rand::seq::IteratorRandom;
+    let greeted = members.greeted();
     peers(members, me)
         .into_iter()
+        .filter(|a| greeted.is_empty() || greeted.contains(&a.id))
         .sample(&mut rand::rng(), BOOTSTRAP_PEERS)
 }
 

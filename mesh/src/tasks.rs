@@ -22,8 +22,14 @@ use crate::wire::{GossipBatch, batches, decode, sign_event};
 /// Members greeted at once while joining.
 const GREET_CONCURRENCY: usize = 16;
 
-/// Joins through every peer that answers, then introduces this node to every member they
-/// named. Returns whether any peer answered.
+/// Members greeted while joining besides the ticket peer: enough for every bootstrap (gossip
+/// topic, directory, rooms) to find members that already know this node. The others learn
+/// of it from its directory entry (`roster`), not from a greeting each (O(N²) connections
+/// while a large mesh starts).
+pub(crate) const GREETED: usize = 8;
+
+/// Joins through the first ticket peer that answers (in random order), admits the members
+/// it lists (it vouches for them) and greets a few of them. Returns whether a peer answered.
 pub(crate) async fn join_all(
     ep: &Endpoint,
     members: &Members,
@@ -32,10 +38,13 @@ pub(crate) async fn join_all(
     peers: &[TicketPeer],
     my_addrs: Vec<SocketAddr>,
 ) -> bool {
+    use rand::seq::SliceRandom;
     let me = ep.id();
-    let mut answered = false;
-    let mut to_greet: Vec<(EndpointId, Vec<SocketAddr>)> = Vec::new();
-    for p in peers {
+    let mut order: Vec<&TicketPeer> = peers.iter().collect();
+    order.shuffle(&mut rand::rng());
+    let mut listed: Vec<(EndpointId, Vec<SocketAddr>)> = Vec::new();
+    let mut host = None;
+    for p in order {
         let Ok(id) = EndpointId::from_bytes(&p.id) else {
             continue;
         };
@@ -45,32 +54,46 @@ pub(crate) async fn join_all(
         remember(lookup, id, &p.addrs);
         match join(ep, id, secret, my_addrs.clone()).await {
             Ok(list) => {
-                answered = true;
                 members.admit(id, p.addrs.clone());
-                to_greet.extend(list);
+                listed = list;
+                host = Some(id);
+                break;
             }
             Err(e) => tracing::debug!(peer = %id.fmt_short(), error = %e, "join failed"),
         }
     }
-    // Every member must know this node before its gate lets it in: greet them all, a few
-    // at a time (one by one, a 300-member mesh took minutes per joining node over WAN RTTs).
-    let greetings = to_greet
-        .into_iter()
-        .filter(|(id, _)| *id != me && !members.contains(id))
-        .map(|(id, addrs)| {
-            remember(lookup, id, &addrs);
-            let my_addrs = my_addrs.clone();
-            async move {
-                if join(ep, id, secret, my_addrs).await.is_ok() {
-                    members.admit(id, addrs);
-                }
+    let Some(host) = host else {
+        return false;
+    };
+    let mut to_greet = Vec::new();
+    for (id, addrs) in listed {
+        if id == me || id == host {
+            continue;
+        }
+        remember(lookup, id, &addrs);
+        if members.admit(id, addrs.clone()) {
+            to_greet.push((id, addrs));
+        }
+    }
+    to_greet.shuffle(&mut rand::rng());
+    to_greet.truncate(GREETED);
+    let greetings = to_greet.into_iter().map(|(id, _)| {
+        let my_addrs = my_addrs.clone();
+        async move {
+            if join(ep, id, secret, my_addrs).await.is_ok() {
+                Some(id)
+            } else {
+                None
             }
-        });
-    futures_util::stream::iter(greetings)
+        }
+    });
+    let greeted: Vec<EndpointId> = futures_util::stream::iter(greetings)
         .buffer_unordered(GREET_CONCURRENCY)
-        .collect::<Vec<()>>()
+        .filter_map(std::future::ready)
+        .collect()
         .await;
-    answered
+    members.set_greeted(std::iter::once(host).chain(greeted));
+    true
 }
 
 /// Signs this node's new events and gossips them in batches.

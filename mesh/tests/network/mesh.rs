@@ -82,6 +82,39 @@ async fn nodes_join_by_ticket_and_every_event_reaches_every_node_also_after_a_re
     }
 }
 
+/// A joiner greets only a few members; the rest learn of it from its directory entry (and
+/// it of them), so past a dozen nodes some pairs meet only through the directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_not_greeted_at_join_learn_of_each_other_from_the_directory() {
+    const N: usize = 12;
+    let dirs: Vec<_> = (0..N).map(|_| tempfile::tempdir().unwrap()).collect();
+    let first = start(dirs[0].path(), rand::random(), MeshJoin::Create).await;
+    let ticket = first.mesh.ticket();
+    let mut nodes = vec![first];
+    for d in &dirs[1..] {
+        nodes.push(start(d.path(), rand::random(), MeshJoin::Ticket(ticket.clone())).await);
+    }
+    wait_for(
+        "every node to admit every other",
+        Duration::from_secs(30),
+        || nodes.iter().all(|n| n.mesh.members().len() == N),
+    )
+    .await;
+    // The last joiner greeted at most 9 of the 11 others: its events still reach all.
+    let last = nodes.last().unwrap();
+    emit(&last.store, 5).await;
+    wait_for(
+        "the last joiner's events everywhere",
+        Duration::from_secs(20),
+        || nodes.iter().all(|n| count(&n.store) == 5),
+    )
+    .await;
+    for n in nodes {
+        n.mesh.shutdown().await;
+        n.store.close().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_wrong_secrets_and_forged_events_get_nothing_in() {
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
