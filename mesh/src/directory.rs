@@ -151,16 +151,6 @@ impl Directory {
         self.entries(MEMBERS_PREFIX).await
     }
 
-    /// Whether an entry's content is here.
-    pub(crate) async fn has_content(&self, hash: iroh_blobs::Hash) -> bool {
-        matches!(self.blobs.has(hash).await, Ok(true))
-    }
-
-    /// An entry's content, if here.
-    pub(crate) async fn content(&self, hash: iroh_blobs::Hash) -> Option<Vec<u8>> {
-        self.blobs.get_bytes(hash).await.ok().map(|b| b.to_vec())
-    }
-
     /// Every room listed, by id.
     pub async fn rooms(&self) -> Result<Vec<RoomEntry>, MeshError> {
         let mut out: Vec<RoomEntry> = self

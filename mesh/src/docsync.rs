@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use fieldmesh_actors::model::RoomId;
 use futures_util::StreamExt;
-use iroh::{EndpointId, PublicKey};
-use iroh_blobs::api::downloader::Downloader;
+use iroh::EndpointId;
 use iroh_docs::actor::SyncHandle;
 use iroh_docs::api::Doc;
 use iroh_docs::engine::{DefaultAuthorStorage, Engine};
@@ -22,6 +21,7 @@ use iroh_docs::protocol::Docs;
 use iroh_docs::store::Query;
 
 use crate::MeshError;
+use crate::contents::EntryContents;
 use crate::gate::Members;
 
 /// Room documents open here, by room.
@@ -78,10 +78,8 @@ pub(crate) struct DocSync {
     pub directory: Doc,
     /// Room documents (grows as rooms are added).
     pub rooms: OpenDocs,
-    /// Where entry contents live.
-    pub blobs: iroh_blobs::api::Store,
-    /// Fetches missing contents.
-    pub downloader: Downloader,
+    /// Entry contents: read here, fetched from their authors.
+    pub contents: EntryContents,
     /// Who to sync with.
     pub members: Members,
     /// This node.
@@ -136,7 +134,7 @@ impl DocSync {
         while let Some(entry) = entries.next().await {
             let Ok(entry) = entry else { continue };
             let hash = entry.content_hash();
-            if matches!(self.blobs.has(hash).await, Ok(true)) {
+            if self.contents.has(hash).await {
                 continue;
             }
             missing.push((hash, entry.author()));
@@ -145,18 +143,7 @@ impl DocSync {
             }
         }
         for (hash, author) in missing {
-            let mut from: Vec<EndpointId> = PublicKey::from_bytes(author.as_bytes())
-                .into_iter()
-                .filter(|a| *a != self.me)
-                .collect();
-            for (id, _) in self.members.list() {
-                if id != self.me && !from.contains(&id) {
-                    from.push(id);
-                }
-            }
-            if let Err(e) = self.downloader.download(hash, from).await {
-                tracing::debug!(%hash, error = %e, "document entry content not fetched");
-            }
+            self.contents.fetch(hash, author).await;
         }
     }
 }

@@ -6,6 +6,7 @@ mod artifacts;
 mod catchup;
 mod cluster;
 mod config;
+mod contents;
 mod directory;
 mod docsync;
 mod gate;

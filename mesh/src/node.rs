@@ -252,9 +252,15 @@ impl MeshNode {
             &about,
         )
         .await?;
+        let contents = crate::contents::EntryContents {
+            blobs: artifacts.blobs().clone(),
+            downloader: artifacts.blobs().downloader(&ep),
+            members: members.clone(),
+            me,
+        };
         tasks.push(tokio::spawn(crate::roster::follow(
             directory.clone(),
-            members.clone(),
+            contents.clone(),
             lookup.clone(),
             crate::roster::OwnEntry {
                 author,
@@ -292,7 +298,6 @@ impl MeshNode {
             };
             let updates = rooms.updates.resubscribe();
             tasks.push(tokio::spawn(crate::live::follow_viewers(watcher, updates)));
-            let blobs = artifacts.blobs().clone();
             let listing = crate::rooms::RoomListing {
                 directory: directory.clone(),
                 about: about.clone(),
@@ -301,7 +306,7 @@ impl MeshNode {
             tasks.extend(
                 crate::rooms::mirror(
                     &docs,
-                    blobs,
+                    contents.clone(),
                     author,
                     &secret,
                     &members,
@@ -318,8 +323,7 @@ impl MeshNode {
             sync: doc_sync,
             directory: directory.doc().clone(),
             rooms: open,
-            blobs: artifacts.blobs().clone(),
-            downloader: artifacts.blobs().downloader(&ep),
+            contents,
             members: members.clone(),
             me,
         };

@@ -19,6 +19,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::MeshError;
+use crate::contents::{EntryContents, PendingContents};
 use crate::docsync::OpenDocs;
 use crate::gate::Members;
 use crate::wire::{decode, encode};
@@ -112,7 +113,7 @@ pub(crate) fn bootstrap(members: &Members, me: EndpointId) -> Vec<EndpointAddr> 
 /// actor (the task returned).
 async fn open_room(
     docs: &Docs,
-    blobs: iroh_blobs::api::Store,
+    contents: EntryContents,
     secret: &[u8; 32],
     peers: Vec<EndpointAddr>,
     room: &RoomId,
@@ -125,7 +126,7 @@ async fn open_room(
         .map_err(err)?;
     doc.start_sync(peers).await.map_err(err)?;
     let events = doc.subscribe().await.map_err(err)?;
-    Ok((doc, tokio::spawn(apply_remote(events, blobs, slot))))
+    Ok((doc, tokio::spawn(apply_remote(events, contents, slot))))
 }
 
 /// Opens every room's document, syncs it with the members and starts mirroring; rooms
@@ -133,7 +134,7 @@ async fn open_room(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn mirror(
     docs: &Docs,
-    blobs: iroh_blobs::api::Store,
+    contents: EntryContents,
     author_id: AuthorId,
     secret: &[u8; 32],
     members: &Members,
@@ -146,7 +147,7 @@ pub(crate) async fn mirror(
     for (room, _, slot) in rooms.kept {
         let (doc, task) = open_room(
             docs,
-            blobs.clone(),
+            contents.clone(),
             secret,
             bootstrap(members, me),
             &room,
@@ -167,7 +168,7 @@ pub(crate) async fn mirror(
     if let Some(added) = rooms.added {
         let follow = FollowAdded {
             docs: docs.clone(),
-            blobs,
+            contents,
             author: author_id,
             secret: *secret,
             members: members.clone(),
@@ -183,7 +184,7 @@ pub(crate) async fn mirror(
 /// Mirrors rooms added while the node runs.
 struct FollowAdded {
     docs: Docs,
-    blobs: iroh_blobs::api::Store,
+    contents: EntryContents,
     author: AuthorId,
     secret: [u8; 32],
     members: Members,
@@ -223,7 +224,7 @@ impl FollowAdded {
         let peers = bootstrap(&self.members, self.me);
         let (doc, task) = open_room(
             &self.docs,
-            self.blobs.clone(),
+            self.contents.clone(),
             &self.secret,
             peers,
             room,
@@ -248,20 +249,15 @@ impl FollowAdded {
     }
 }
 
-/// How often entries whose content had not arrived are looked at again (the documents'
-/// anti-entropy may have fetched it: iroh-docs then says nothing).
-const RECHECK_WAITING: Duration = Duration::from_secs(2);
-
 /// Other nodes' entries → the room's actor.
 async fn apply_remote(
     mut events: impl futures_util::Stream<Item = anyhow::Result<LiveEvent>> + Unpin,
-    blobs: iroh_blobs::api::Store,
+    contents: EntryContents,
     slot: Slot<RoomMsg>,
 ) {
-    let mut waiting: std::collections::BTreeSet<iroh_blobs::Hash> = Default::default();
-    let mut recheck = tokio::time::interval(RECHECK_WAITING);
+    let mut pending = PendingContents::new(contents);
     loop {
-        let ready: Vec<iroh_blobs::Hash> = tokio::select! {
+        let hash = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(LiveEvent::InsertRemote {
                     entry,
@@ -269,12 +265,12 @@ async fn apply_remote(
                     ..
                 })) => {
                     if content_status != ContentStatus::Complete {
-                        waiting.insert(entry.content_hash());
+                        pending.wait(entry.content_hash(), entry.author());
                         continue;
                     }
-                    vec![entry.content_hash()]
+                    entry.content_hash()
                 }
-                Some(Ok(LiveEvent::ContentReady { hash })) if waiting.remove(&hash) => vec![hash],
+                Some(Ok(LiveEvent::ContentReady { hash })) if pending.arrived(hash).is_some() => hash,
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "room document events stopped");
@@ -282,31 +278,18 @@ async fn apply_remote(
                 }
                 None => return,
             },
-            _ = recheck.tick(), if !waiting.is_empty() => {
-                let mut here = Vec::new();
-                for h in &waiting {
-                    if matches!(blobs.has(*h).await, Ok(true)) {
-                        here.push(*h);
-                    }
-                }
-                for h in &here {
-                    waiting.remove(h);
-                }
-                here
-            }
+            (hash, _) = pending.fetched() => hash,
         };
-        for hash in ready {
-            let Ok(bytes) = blobs.get_bytes(hash).await else {
-                continue;
-            };
-            match decode::<RoomChange>(&bytes) {
-                Ok(change) => {
-                    if let Some(actor) = slot.current() {
-                        let _ = actor.cast(RoomMsg::Remote(vec![change]));
-                    }
+        let Some(bytes) = pending.get(hash).await else {
+            continue;
+        };
+        match decode::<RoomChange>(&bytes) {
+            Ok(change) => {
+                if let Some(actor) = slot.current() {
+                    let _ = actor.cast(RoomMsg::Remote(vec![change]));
                 }
-                Err(e) => tracing::warn!(error = %e, "unreadable room entry"),
             }
+            Err(e) => tracing::warn!(error = %e, "unreadable room entry"),
         }
     }
 }

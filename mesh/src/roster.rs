@@ -2,9 +2,7 @@
 //! its node key), so a node admits at its gate, and learns the addresses of, every member
 //! whose entry reaches it — including nodes that joined elsewhere after it did.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
-use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use iroh::EndpointId;
@@ -12,13 +10,11 @@ use iroh::address_lookup::memory::MemoryLookup;
 use iroh_docs::engine::LiveEvent;
 use iroh_docs::{AuthorId, ContentStatus};
 
+use crate::contents::{EntryContents, PendingContents};
 use crate::directory::{Directory, MEMBERS_PREFIX, MemberInfo};
 use crate::gate::Members;
 use crate::join::remember;
 use crate::wire::decode;
-
-/// How often entries whose content had not arrived are looked at again.
-const RECHECK_WAITING: Duration = Duration::from_secs(2);
 
 /// Whether `info`, read from an entry by `author`, may admit its node: an entry speaks
 /// only for its own author (a member cannot vouch for a key it does not hold).
@@ -39,10 +35,11 @@ pub(crate) struct OwnEntry {
 /// announces `own` again at the first live neighbour.
 pub(crate) async fn follow(
     directory: Directory,
-    members: Members,
+    contents: EntryContents,
     lookup: MemoryLookup,
     own: OwnEntry,
 ) {
+    let members = contents.members.clone();
     let events = match directory.doc().subscribe().await {
         Ok(e) => e,
         Err(e) => {
@@ -58,20 +55,26 @@ pub(crate) async fn follow(
         }
         Err(e) => tracing::debug!(error = %e, "directory not read"),
     }
-    follow_events(events, &directory, &members, &lookup, Some(own)).await;
+    let mut pending = PendingContents::new(contents);
+    follow_events(
+        events,
+        &directory,
+        &mut pending,
+        (&members, &lookup),
+        Some(own),
+    )
+    .await;
 }
 
 async fn follow_events(
     mut events: impl Stream<Item = anyhow::Result<LiveEvent>> + Unpin,
     directory: &Directory,
-    members: &Members,
-    lookup: &MemoryLookup,
+    pending: &mut PendingContents,
+    (members, lookup): (&Members, &MemoryLookup),
     mut own: Option<OwnEntry>,
 ) {
-    let mut waiting: BTreeMap<iroh_blobs::Hash, AuthorId> = BTreeMap::new();
-    let mut recheck = tokio::time::interval(RECHECK_WAITING);
     loop {
-        let ready: Vec<(iroh_blobs::Hash, AuthorId)> = tokio::select! {
+        let (hash, author) = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(LiveEvent::InsertRemote { entry, content_status, .. })) => {
                     if !entry.key().starts_with(MEMBERS_PREFIX.as_bytes()) {
@@ -79,10 +82,10 @@ async fn follow_events(
                     }
                     let (hash, author) = (entry.content_hash(), entry.author());
                     if content_status != ContentStatus::Complete {
-                        waiting.insert(hash, author);
+                        pending.wait(hash, author);
                         continue;
                     }
-                    vec![(hash, author)]
+                    (hash, author)
                 }
                 Some(Ok(LiveEvent::NeighborUp(_))) => {
                     if let Some(o) = own.take()
@@ -92,8 +95,8 @@ async fn follow_events(
                     }
                     continue;
                 }
-                Some(Ok(LiveEvent::ContentReady { hash })) => match waiting.remove(&hash) {
-                    Some(author) => vec![(hash, author)],
+                Some(Ok(LiveEvent::ContentReady { hash })) => match pending.arrived(hash) {
+                    Some(author) => (hash, author),
                     None => continue,
                 },
                 Some(Ok(_)) => continue,
@@ -103,27 +106,14 @@ async fn follow_events(
                 }
                 None => return,
             },
-            _ = recheck.tick(), if !waiting.is_empty() => {
-                let mut here = Vec::new();
-                for (h, a) in &waiting {
-                    if directory.has_content(*h).await {
-                        here.push((*h, *a));
-                    }
-                }
-                for (h, _) in &here {
-                    waiting.remove(h);
-                }
-                here
-            }
+            fetched = pending.fetched() => fetched,
         };
-        for (hash, author) in ready {
-            let Some(bytes) = directory.content(hash).await else {
-                continue;
-            };
-            match decode::<MemberInfo>(&bytes) {
-                Ok(info) => admit(members, lookup, &info, &author),
-                Err(e) => tracing::debug!(error = %e, "unreadable member entry"),
-            }
+        let Some(bytes) = pending.get(hash).await else {
+            continue;
+        };
+        match decode::<MemberInfo>(&bytes) {
+            Ok(info) => admit(members, lookup, &info, &author),
+            Err(e) => tracing::debug!(error = %e, "unreadable member entry"),
         }
     }
 }
