@@ -50,16 +50,24 @@ impl EntryContents {
         self.blobs.get_bytes(hash).await.ok().map(|b| b.to_vec())
     }
 
-    /// Fetches `hash` from its author (an author id is its node's key) or, failing that,
-    /// any member. Returns whether it is here now.
-    pub(crate) async fn fetch(&self, hash: Hash, author: AuthorId) -> bool {
+    /// Fetches `hash` from `first` (the peer that relayed the entry, which has had time to
+    /// fetch it), its author (an author id is its node's key; a new member may not know
+    /// this node yet) or, failing those, any member. Returns whether it is here now.
+    pub(crate) async fn fetch(
+        &self,
+        hash: Hash,
+        author: AuthorId,
+        first: Option<EndpointId>,
+    ) -> bool {
         if self.has(hash).await {
             return true;
         }
-        let mut from: Vec<EndpointId> = PublicKey::from_bytes(author.as_bytes())
+        let mut from: Vec<EndpointId> = first
             .into_iter()
+            .chain(PublicKey::from_bytes(author.as_bytes()))
             .filter(|a| *a != self.me)
             .collect();
+        from.dedup();
         for (id, _) in self.members.list() {
             if id != self.me && !from.contains(&id) {
                 from.push(id);
@@ -94,8 +102,9 @@ impl PendingContents {
         }
     }
 
-    /// Waits for `hash` (by `author`); fetches it after the grace if nobody else did.
-    pub(crate) fn wait(&mut self, hash: Hash, author: AuthorId) {
+    /// Waits for `hash` (by `author`, relayed by `from`); fetches it after the grace if
+    /// nobody else did.
+    pub(crate) fn wait(&mut self, hash: Hash, author: AuthorId, from: EndpointId) {
         if self.waiting.insert(hash, author).is_some() {
             return;
         }
@@ -106,7 +115,7 @@ impl PendingContents {
                 if tx.is_closed() {
                     return;
                 }
-                if contents.fetch(hash, author).await {
+                if contents.fetch(hash, author, Some(from)).await {
                     let _ = tx.send(hash);
                     return;
                 }

@@ -143,7 +143,7 @@ impl DocSync {
             }
         }
         for (hash, author) in missing {
-            self.contents.fetch(hash, author).await;
+            self.contents.fetch(hash, author, None).await;
         }
     }
 }

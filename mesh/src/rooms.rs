@@ -262,10 +262,10 @@ async fn apply_remote(
                 Some(Ok(LiveEvent::InsertRemote {
                     entry,
                     content_status,
-                    ..
+                    from,
                 })) => {
                     if content_status != ContentStatus::Complete {
-                        pending.wait(entry.content_hash(), entry.author());
+                        pending.wait(entry.content_hash(), entry.author(), from);
                         continue;
                     }
                     entry.content_hash()

@@ -76,13 +76,13 @@ async fn follow_events(
     loop {
         let (hash, author) = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(LiveEvent::InsertRemote { entry, content_status, .. })) => {
+                Some(Ok(LiveEvent::InsertRemote { entry, content_status, from })) => {
                     if !entry.key().starts_with(MEMBERS_PREFIX.as_bytes()) {
                         continue;
                     }
                     let (hash, author) = (entry.content_hash(), entry.author());
                     if content_status != ContentStatus::Complete {
-                        pending.wait(hash, author);
+                        pending.wait(hash, author, from);
                         continue;
                     }
                     (hash, author)

@@ -139,7 +139,7 @@ async fn drive(
 
     let t0 = Instant::now();
     let cpu_at_t0 = measure::cpu_time();
-    let mut workload_cpu_s = 0.0;
+    let mut workload_cpu = (0.0, 0.0);
     let sent_at_t0 = total_sent(fleet);
     let duration = opts.sizes.duration;
     let mut actions = plan.actions.iter().peekable();
@@ -215,7 +215,10 @@ async fn drive(
             let mut made = HashMap::new();
             measure::originated(fleet, &mut made).await;
             final_expected = Some(made);
-            workload_cpu_s = (measure::cpu_time() - cpu_at_t0).as_secs_f64();
+            workload_cpu = (
+                (measure::cpu_time() - cpu_at_t0).as_secs_f64(),
+                t.as_secs_f64(),
+            );
             settle_start = Some(Instant::now());
             if let Some(b) = &bar {
                 b.set_prefix("catching up");
@@ -249,7 +252,7 @@ async fn drive(
         over_time,
         marks,
         startup_s,
-        workload_cpu_s,
+        workload_cpu,
     };
     Ok(crate::summary::summarize(fleet, plan, opts, seen).await)
 }

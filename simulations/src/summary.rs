@@ -35,8 +35,9 @@ pub(crate) struct Seen {
     pub marks: Vec<Mark>,
     /// Seconds the fleet took to come up.
     pub startup_s: f64,
-    /// Process CPU over the workload (start-up and settle left out), seconds.
-    pub workload_cpu_s: f64,
+    /// Process CPU over the workload (start-up and settle left out) and the workload's
+    /// wall-clock length (longer than asked when the machine is overloaded), seconds.
+    pub workload_cpu: (f64, f64),
 }
 
 /// The report of a run of `plan` on `fleet`.
@@ -52,7 +53,7 @@ pub(crate) async fn summarize(fleet: &Fleet, plan: &Plan, opts: &RunOptions, see
         over_time,
         marks,
         startup_s,
-        workload_cpu_s,
+        workload_cpu,
     } = seen;
     let (got, want, shares) = measure::delivery(fleet, &expected).await;
     let (latency_ms, latency_cdf) = report::distribution(&mut samples, 200);
@@ -177,7 +178,6 @@ pub(crate) async fn summarize(fleet: &Fleet, plan: &Plan, opts: &RunOptions, see
         timeline: marks,
         wall_s: 0.0,
         startup_s,
-        cpu_ms_per_node_s: 1000.0 * workload_cpu_s
-            / (n * opts.sizes.duration.as_secs_f64().max(1e-3)),
+        cpu_ms_per_node_s: 1000.0 * workload_cpu.0 / (n * workload_cpu.1.max(1e-3)),
     }
 }
