@@ -9,6 +9,7 @@ mod config;
 mod contents;
 mod directory;
 mod docsync;
+mod documents;
 mod gate;
 mod join;
 mod link;

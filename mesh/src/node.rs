@@ -43,9 +43,6 @@ pub struct MeshNode {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Documents resync with a random member no more often than this.
-const DOC_RESYNC_MIN: Duration = Duration::from_secs(3);
-
 /// Time a refine may take beyond fetching its artifact.
 const REFINE_WORK: Duration = Duration::from_secs(30);
 
@@ -229,107 +226,26 @@ impl MeshNode {
             }
             false => None,
         };
-        let room_ids: Vec<String> = rooms
-            .as_ref()
-            .map(|r| r.kept.iter().map(|(id, _, _)| id.to_string()).collect())
-            .unwrap_or_default();
-        let author = crate::rooms::author(&docs, &key).await?;
-        let peers = crate::rooms::bootstrap(&members, me);
-        let about = crate::MemberInfo {
-            id: me.to_string(),
-            name: cfg.name.clone(),
-            role: cfg.role.clone(),
-            addrs: my_addrs.clone(),
-            rooms: room_ids,
-            sensors: sensors.iter().map(|s| s.to_string()).collect(),
-        };
-        let directory = crate::Directory::open(
-            &docs,
-            artifacts.blobs().clone(),
-            &secret,
-            author,
-            peers,
-            &about,
+        let (directory, doc_tasks) = crate::documents::start(
+            crate::documents::DocumentsStart {
+                cfg,
+                ep: &ep,
+                docs: &docs,
+                doc_sync,
+                blobs: artifacts.blobs(),
+                key: &key,
+                secret: &secret,
+                members: &members,
+                lookup: &lookup,
+                counters: &counters,
+                addrs: &my_addrs,
+            },
+            rooms,
+            display,
+            sensors,
         )
         .await?;
-        let contents = crate::contents::EntryContents {
-            blobs: artifacts.blobs().clone(),
-            downloader: artifacts.blobs().downloader(&ep),
-            members: members.clone(),
-            me,
-        };
-        tasks.push(tokio::spawn(crate::roster::follow(
-            directory.clone(),
-            contents.clone(),
-            lookup.clone(),
-            crate::roster::OwnEntry {
-                author,
-                id: about.id.clone(),
-            },
-        )));
-        let at = my_addrs
-            .iter()
-            .fold(iroh::EndpointAddr::new(me), |a, s| a.with_ip_addr(*s));
-        if let Some(rooms) = &rooms {
-            let entries = rooms
-                .kept
-                .iter()
-                .map(|(id, name, _)| crate::RoomEntry {
-                    id: id.to_string(),
-                    name: name.clone(),
-                    ticket: crate::rooms::ticket(&secret, id, at.clone()).to_string(),
-                })
-                .collect();
-            tasks.push(tokio::spawn(crate::directory::list_rooms(
-                directory.clone(),
-                author,
-                entries,
-                members.len() > 1,
-            )));
-        }
-        let open = crate::docsync::OpenDocs::default();
-        if let Some(rooms) = rooms {
-            let watcher = crate::live::Watcher {
-                ep: ep.clone(),
-                directory: directory.clone(),
-                display,
-                local: sensors.into_iter().collect(),
-                counters: counters.clone(),
-            };
-            let updates = rooms.updates.resubscribe();
-            tasks.push(tokio::spawn(crate::live::follow_viewers(watcher, updates)));
-            let listing = crate::rooms::RoomListing {
-                directory: directory.clone(),
-                about: about.clone(),
-                at,
-            };
-            tasks.extend(
-                crate::rooms::mirror(
-                    &docs,
-                    contents.clone(),
-                    author,
-                    &secret,
-                    &members,
-                    me,
-                    rooms,
-                    listing,
-                    open.clone(),
-                )
-                .await?,
-            );
-        }
-        let resync = crate::docsync::DocSync {
-            ep: ep.clone(),
-            sync: doc_sync,
-            directory: directory.doc().clone(),
-            rooms: open,
-            contents,
-            members: members.clone(),
-            me,
-        };
-        tasks.push(tokio::spawn(
-            resync.run(cfg.catchup_every.max(DOC_RESYNC_MIN)),
-        ));
+        tasks.extend(doc_tasks);
         Ok(Self {
             router,
             members,
