@@ -1,7 +1,8 @@
 //! Contents of document entries (directory, rooms): iroh-docs fetches an entry's content
 //! from the peer that relayed the entry, which often does not hold it yet; waiting for the
 //! next anti-entropy round then cost seconds. Here an entry still without content after a
-//! short grace is fetched from its author, who holds what it wrote, or else any member.
+//! short grace is fetched from that peer again, then its author, who holds what it wrote,
+//! then any member.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,14 +17,15 @@ use crate::gate::Members;
 
 /// How long iroh-docs' own fetch gets before ours starts.
 const GRACE: Duration = Duration::from_millis(750);
-/// Waits between our attempts (the last one repeats until the content is here).
+/// Waits between our looks (the last one repeats until the content is here).
 const RETRY: [Duration; 4] = [
     Duration::from_secs(2),
     Duration::from_secs(4),
     Duration::from_secs(8),
     Duration::from_secs(16),
 ];
-/// Attempts before an entry is left to the documents' anti-entropy.
+/// Fetches tried before the documents' anti-entropy is left to fetch it; the content is
+/// still looked for after that (that fetch raises no event).
 const ATTEMPTS: usize = 8;
 
 /// Reads and fetches entry contents.
@@ -111,11 +113,15 @@ impl PendingContents {
         let (contents, tx) = (self.contents.clone(), self.tx.clone());
         tokio::spawn(async move {
             tokio::time::sleep(GRACE).await;
-            for attempt in 0..ATTEMPTS {
+            for attempt in 0.. {
                 if tx.is_closed() {
                     return;
                 }
-                if contents.fetch(hash, author, Some(from)).await {
+                let here = match attempt < ATTEMPTS {
+                    true => contents.fetch(hash, author, Some(from)).await,
+                    false => contents.has(hash).await,
+                };
+                if here {
                     let _ = tx.send(hash);
                     return;
                 }

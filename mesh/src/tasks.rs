@@ -26,7 +26,7 @@ const GREET_CONCURRENCY: usize = 16;
 /// topic, directory, rooms) to find members that already know this node. The others learn
 /// of it from its directory entry (`roster`), not from a greeting each (O(N²) connections
 /// while a large mesh starts).
-pub(crate) const GREETED: usize = 8;
+const GREETED: usize = 8;
 
 /// Joins through the first ticket peer that answers (in random order), admits the members
 /// it lists (it vouches for them) and greets a few of them. Returns whether a peer answered.
@@ -71,21 +71,15 @@ pub(crate) async fn join_all(
             continue;
         }
         remember(lookup, id, &addrs);
-        if members.admit(id, addrs.clone()) {
-            to_greet.push((id, addrs));
+        if members.admit(id, addrs) {
+            to_greet.push(id);
         }
     }
     to_greet.shuffle(&mut rand::rng());
     to_greet.truncate(GREETED);
-    let greetings = to_greet.into_iter().map(|(id, _)| {
+    let greetings = to_greet.into_iter().map(|id| {
         let my_addrs = my_addrs.clone();
-        async move {
-            if join(ep, id, secret, my_addrs).await.is_ok() {
-                Some(id)
-            } else {
-                None
-            }
-        }
+        async move { join(ep, id, secret, my_addrs).await.ok().map(|_| id) }
     });
     let greeted: Vec<EndpointId> = futures_util::stream::iter(greetings)
         .buffer_unordered(GREET_CONCURRENCY)
