@@ -10,7 +10,7 @@ use std::time::Duration;
 use iroh::{EndpointId, PublicKey};
 use iroh_blobs::Hash;
 use iroh_blobs::api::downloader::Downloader;
-use iroh_docs::AuthorId;
+use iroh_docs::{AuthorId, Entry};
 use tokio::sync::mpsc;
 
 use crate::gate::Members;
@@ -88,7 +88,8 @@ impl EntryContents {
 /// Entries whose content has not arrived, each with a fetch of its own under way.
 pub(crate) struct PendingContents {
     contents: EntryContents,
-    waiting: BTreeMap<Hash, AuthorId>,
+    /// By content: the latest entry that holds it.
+    waiting: BTreeMap<Hash, Entry>,
     tx: mpsc::UnboundedSender<Hash>,
     rx: mpsc::UnboundedReceiver<Hash>,
 }
@@ -104,11 +105,20 @@ impl PendingContents {
         }
     }
 
-    /// Waits for `hash` (by `author`, relayed by `from`); fetches it after the grace if
+    /// Waits for the content of `entry` (relayed by `from`); fetches it after the grace if
     /// nobody else did.
-    pub(crate) fn wait(&mut self, hash: Hash, author: AuthorId, from: EndpointId) {
-        if self.waiting.insert(hash, author).is_some() {
-            return;
+    pub(crate) fn wait(&mut self, entry: Entry, from: EndpointId) {
+        let (hash, author) = (entry.content_hash(), entry.author());
+        match self.waiting.get_mut(&hash) {
+            Some(w) => {
+                if entry.timestamp() > w.timestamp() {
+                    *w = entry;
+                }
+                return;
+            }
+            None => {
+                self.waiting.insert(hash, entry);
+            }
         }
         let (contents, tx) = (self.contents.clone(), self.tx.clone());
         tokio::spawn(async move {
@@ -130,19 +140,19 @@ impl PendingContents {
         });
     }
 
-    /// iroh-docs says `hash` arrived: its author if it was awaited.
-    pub(crate) fn arrived(&mut self, hash: Hash) -> Option<AuthorId> {
+    /// iroh-docs says `hash` arrived: its entry if it was awaited.
+    pub(crate) fn arrived(&mut self, hash: Hash) -> Option<Entry> {
         self.waiting.remove(&hash)
     }
 
     /// The next awaited content our own fetch brought (pending while there is none).
-    pub(crate) async fn fetched(&mut self) -> (Hash, AuthorId) {
+    pub(crate) async fn fetched(&mut self) -> Entry {
         loop {
             let Some(hash) = self.rx.recv().await else {
                 return std::future::pending().await;
             };
-            if let Some(author) = self.waiting.remove(&hash) {
-                return (hash, author);
+            if let Some(entry) = self.waiting.remove(&hash) {
+                return entry;
             }
         }
     }

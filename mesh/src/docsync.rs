@@ -6,7 +6,7 @@
 //! engine (`Doc::start_sync`) would also re-join the document's gossip topic each round,
 //! and those joins cascade through HyParView (measured: 3× the traffic of the whole node).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +29,8 @@ pub(crate) type OpenDocs = Arc<Mutex<BTreeMap<RoomId, Doc>>>;
 
 /// Entry contents fetched in one round at most (per document).
 const MAX_FETCHES_PER_ROUND: usize = 32;
+/// Contents remembered as here at most.
+const PRESENT_MAX: usize = 16_384;
 
 /// Starts iroh-docs on `ep` (persistent under `dir`/docs, else in memory), keeping a handle
 /// on its replica actor for anti-entropy rounds.
@@ -84,6 +86,9 @@ pub(crate) struct DocSync {
     pub members: Members,
     /// This node.
     pub me: EndpointId,
+    /// Contents seen here already: not asked of the blob store again (a document holds
+    /// an entry per member, and every round would otherwise ask for each).
+    pub present: Mutex<HashSet<iroh_blobs::Hash>>,
 }
 
 impl DocSync {
@@ -134,7 +139,11 @@ impl DocSync {
         while let Some(entry) = entries.next().await {
             let Ok(entry) = entry else { continue };
             let hash = entry.content_hash();
+            if self.is_present(hash) {
+                continue;
+            }
             if self.contents.has(hash).await {
+                self.present_now(hash);
                 continue;
             }
             missing.push((hash, entry.author()));
@@ -143,7 +152,24 @@ impl DocSync {
             }
         }
         for (hash, author) in missing {
-            self.contents.fetch(hash, author, None).await;
+            if self.contents.fetch(hash, author, None).await {
+                self.present_now(hash);
+            }
         }
+    }
+
+    fn is_present(&self, hash: iroh_blobs::Hash) -> bool {
+        let present = self.present.lock().unwrap_or_else(|p| p.into_inner());
+        present.contains(&hash)
+    }
+
+    /// Remembers `hash` as here; the memory is dropped whole when it grows past
+    /// `PRESENT_MAX` (contents superseded by newer entries stay in it until then).
+    fn present_now(&self, hash: iroh_blobs::Hash) {
+        let mut present = self.present.lock().unwrap_or_else(|p| p.into_inner());
+        if present.len() >= PRESENT_MAX {
+            present.clear();
+        }
+        present.insert(hash);
     }
 }

@@ -149,6 +149,7 @@ pub(crate) async fn start(
         contents,
         members: members.clone(),
         me,
+        present: Default::default(),
     };
     tasks.push(tokio::spawn(
         resync.run(cfg.catchup_every.max(DOC_RESYNC_MIN)),

@@ -16,6 +16,7 @@ mod link;
 mod live;
 mod node;
 mod pull;
+mod room_entry;
 mod rooms;
 mod roster;
 mod tasks;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fieldmesh_actors::model::RoomId;
+use fieldmesh_actors::store::now_us;
 use fieldmesh_actors::rooms::{RoomChange, RoomMsg, RoomUpdate};
 use fieldmesh_actors::supervision::Slot;
 use futures_util::StreamExt;
@@ -22,7 +23,7 @@ use crate::MeshError;
 use crate::contents::{EntryContents, PendingContents};
 use crate::docsync::OpenDocs;
 use crate::gate::Members;
-use crate::wire::{decode, encode};
+use crate::room_entry::{from_entry, key_of, to_entry};
 
 /// The rooms a node keeps, for the mesh to mirror.
 pub struct MeshRooms {
@@ -57,15 +58,6 @@ fn namespace(secret: &[u8; 32], room: &RoomId) -> NamespaceSecret {
 /// The ticket of room `room`'s document: write capability plus where to sync it.
 pub(crate) fn ticket(secret: &[u8; 32], room: &RoomId, at: EndpointAddr) -> iroh_docs::DocTicket {
     iroh_docs::DocTicket::new(Capability::Write(namespace(secret, room)), vec![at])
-}
-
-fn key_of(change: &RoomChange) -> Vec<u8> {
-    match change {
-        RoomChange::Member(m) => format!("member/{m}").into_bytes(),
-        RoomChange::Attention { sensor, viewer, .. } => {
-            format!("attention/{sensor}/{viewer}").into_bytes()
-        }
-    }
 }
 
 /// This node's document author (its node key), registered with `docs`.
@@ -257,7 +249,7 @@ async fn apply_remote(
 ) {
     let mut pending = PendingContents::new(contents);
     loop {
-        let hash = tokio::select! {
+        let (hash, written_us) = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(LiveEvent::InsertRemote {
                     entry,
@@ -265,12 +257,15 @@ async fn apply_remote(
                     from,
                 })) => {
                     if content_status != ContentStatus::Complete {
-                        pending.wait(entry.content_hash(), entry.author(), from);
+                        pending.wait(entry, from);
                         continue;
                     }
-                    entry.content_hash()
+                    (entry.content_hash(), entry.timestamp())
                 }
-                Some(Ok(LiveEvent::ContentReady { hash })) if pending.arrived(hash).is_some() => hash,
+                Some(Ok(LiveEvent::ContentReady { hash })) => match pending.arrived(hash) {
+                    Some(entry) => (hash, entry.timestamp()),
+                    None => continue,
+                },
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "room document events stopped");
@@ -278,12 +273,12 @@ async fn apply_remote(
                 }
                 None => return,
             },
-            (hash, _) = pending.fetched() => hash,
+            entry = pending.fetched() => (entry.content_hash(), entry.timestamp()),
         };
         let Some(bytes) = pending.get(hash).await else {
             continue;
         };
-        match decode::<RoomChange>(&bytes) {
+        match from_entry(&bytes, written_us) {
             Ok(change) => {
                 if let Some(actor) = slot.current() {
                     let _ = actor.cast(RoomMsg::Remote(vec![change]));
@@ -327,7 +322,7 @@ async fn write_local(
                 .get(&room)
                 .cloned();
             if let Some(doc) = doc
-                && let Err(e) = doc.set_bytes(author, key, encode(&change)).await
+                && let Err(e) = doc.set_bytes(author, key, to_entry(&change, now_us())).await
             {
                 tracing::warn!(%room, error = %e, "could not write a room change");
             }

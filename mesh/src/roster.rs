@@ -82,7 +82,7 @@ async fn follow_events(
                     }
                     let (hash, author) = (entry.content_hash(), entry.author());
                     if content_status != ContentStatus::Complete {
-                        pending.wait(hash, author, from);
+                        pending.wait(entry, from);
                         continue;
                     }
                     (hash, author)
@@ -96,7 +96,7 @@ async fn follow_events(
                     continue;
                 }
                 Some(Ok(LiveEvent::ContentReady { hash })) => match pending.arrived(hash) {
-                    Some(author) => (hash, author),
+                    Some(entry) => (hash, entry.author()),
                     None => continue,
                 },
                 Some(Ok(_)) => continue,
@@ -106,7 +106,7 @@ async fn follow_events(
                 }
                 None => return,
             },
-            fetched = pending.fetched() => fetched,
+            entry = pending.fetched() => (entry.content_hash(), entry.author()),
         };
         let Some(bytes) = pending.get(hash).await else {
             continue;

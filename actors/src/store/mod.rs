@@ -34,7 +34,7 @@ pub use log::OriginSeqs;
 pub type SignedStored = (Event, Option<[u8; 64]>);
 pub use query::{EventQuery, MAX_QUERY_LIMIT, Order};
 pub use tiers::{TierLimits, Tiers};
-pub use writer::AppendReport;
+pub use writer::{AppendReport, REPLICATED_DURABLE_WITHIN};
 
 use crate::metrics::NodeMetrics;
 use crate::model::{Event, EventDraft, NodeId};
@@ -98,6 +98,14 @@ impl Store {
         let tiers = Arc::new(Mutex::new(load_tiers(&db, &config)?));
         let (tx, rx) = mpsc::channel(config.write_queue);
         let committed = tokio::sync::broadcast::channel(COMMIT_BACKLOG).0;
+        // Outside a runtime (tools reading a store) there is no ticker: every commit durable.
+        let lazy_replicated = match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(writer::flush_ticker(tx.downgrade()));
+                true
+            }
+            Err(_) => false,
+        };
         let writer = Writer {
             db: db.clone(),
             tiers: tiers.clone(),
@@ -107,6 +115,8 @@ impl Store {
             next_seq,
             next_local_seq,
             max_batch: config.commit_max_batch,
+            lazy_replicated,
+            undurable_since: None,
         };
         let handle = std::thread::Builder::new()
             .name("fieldmesh-store".into())
@@ -198,7 +208,8 @@ impl Store {
         self.submit(|reply| WriteOp::Local { drafts, reply }).await
     }
 
-    /// Stores events made elsewhere; the same id twice is stored once. Returns once durable.
+    /// Stores events made elsewhere; the same id twice is stored once. Returns once
+    /// committed; the commit is durable within [`REPLICATED_DURABLE_WITHIN`].
     pub async fn append(&self, events: Vec<Event>) -> Result<AppendReport, StoreError> {
         let sigs = vec![None; events.len()];
         self.submit(|reply| WriteOp::Replicated {
@@ -313,3 +324,5 @@ fn load_tiers(db: &Database, config: &StoreConfig) -> Result<Tiers, StoreError> 
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod durability_tests;

@@ -1,15 +1,22 @@
 //! The store's writer thread: one redb write transaction per group of queued appends
-//! (group commit), acknowledged only after the commit is durable.
+//! (group commit). Local events are acknowledged after a durable commit; replicated ones
+//! after a commit made durable within [`REPLICATED_DURABLE_WITHIN`].
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use redb::Database;
+use redb::{Database, Durability};
 use tokio::sync::mpsc;
 
 use super::{StoreError, db_err, log, tiers::Tiers};
 use crate::metrics::NodeMetrics;
 use crate::model::{Event, EventDraft, ModelError, NodeId, encode_event};
+
+/// Groups of replicated events only are committed without a sync to disk; the next durable
+/// commit, at most this much later, covers them. A crash in between loses only events made
+/// elsewhere, which the mesh's catch-up brings again; a node receiving 60 events a second
+/// from a large mesh does not sync 60 times a second.
+pub const REPLICATED_DURABLE_WITHIN: Duration = Duration::from_secs(1);
 
 /// A callback that receives the outcome of one operation.
 pub(crate) type Reply<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
@@ -42,8 +49,24 @@ pub(crate) enum WriteOp {
         max_events: u64,
         reply: Reply<u64>,
     },
+    /// Make every commit so far durable (sent every [`REPLICATED_DURABLE_WITHIN`]).
+    Flush,
     /// Finish queued work and stop.
     Close,
+}
+
+/// Asks the writer for a durable commit every [`REPLICATED_DURABLE_WITHIN`], until the
+/// store is gone.
+pub(crate) async fn flush_ticker(tx: mpsc::WeakSender<WriteOp>) {
+    let mut tick = tokio::time::interval(REPLICATED_DURABLE_WITHIN);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(tx) = tx.upgrade() else { return };
+        if tx.send(WriteOp::Flush).await.is_err() {
+            return;
+        }
+    }
 }
 
 enum Outcome {
@@ -66,6 +89,11 @@ pub(crate) struct Writer {
     /// Next local-only sequence number (above `LOCAL_SEQ_BASE`).
     pub next_local_seq: u64,
     pub max_batch: usize,
+    /// Whether replicated-only groups may wait for a later durable commit (there is a
+    /// ticker sending [`WriteOp::Flush`]); if not, every commit is durable.
+    pub lazy_replicated: bool,
+    /// Since when commits have been waiting for a durable one.
+    pub undurable_since: Option<Instant>,
 }
 
 impl Writer {
@@ -92,22 +120,55 @@ impl Writer {
             }
             self.commit_group(ops);
         }
+        self.make_durable();
+    }
+
+    /// An empty durable commit, if commits are waiting for one.
+    fn make_durable(&mut self) {
+        if self.undurable_since.is_none() {
+            return;
+        }
+        let done = (|| -> Result<(), redb::Error> {
+            self.db.begin_write()?.commit()?;
+            Ok(())
+        })();
+        match done {
+            Ok(()) => self.undurable_since = None,
+            Err(e) => tracing::error!(error = %e, "store could not make its commits durable"),
+        }
+    }
+
+    /// Whether a group's commit must be durable before it is acknowledged.
+    fn must_be_durable(&self, ops: &[WriteOp]) -> bool {
+        !self.lazy_replicated
+            || ops
+                .iter()
+                .any(|op| !matches!(op, WriteOp::Replicated { .. }))
+            || self
+                .undurable_since
+                .is_some_and(|t| t.elapsed() >= REPLICATED_DURABLE_WITHIN)
     }
 
     fn commit_group(&mut self, ops: Vec<WriteOp>) {
+        let flush = ops.iter().any(|op| matches!(op, WriteOp::Flush));
         let ops: Vec<WriteOp> = ops
             .into_iter()
-            .filter(|op| !matches!(op, WriteOp::Close))
+            .filter(|op| !matches!(op, WriteOp::Close | WriteOp::Flush))
             .collect();
         if ops.is_empty() {
+            if flush {
+                self.make_durable();
+            }
             return;
         }
+        let durable = flush || self.must_be_durable(&ops);
         let started = Instant::now();
         let seq_before = (self.next_seq, self.next_local_seq);
-        let txn = match self.db.begin_write() {
+        let mut txn = match self.db.begin_write() {
             Ok(t) => t,
             Err(e) => return fail_all(ops, db_err(e)),
         };
+        let durable = durable || txn.set_durability(Durability::None).is_err();
         let mut outcomes = Vec::with_capacity(ops.len());
         for op in ops {
             outcomes.push(match op {
@@ -124,7 +185,7 @@ impl Writer {
                     max_events,
                     reply,
                 } => Outcome::Prune(log::prune(&txn, min_ts_us, max_events), reply),
-                WriteOp::Close => continue,
+                WriteOp::Close | WriteOp::Flush => continue,
             });
         }
         // Validation failures were caught before any insert; an error that remains is the
@@ -156,6 +217,12 @@ impl Writer {
             return;
         }
         self.metrics.record_store_write(started.elapsed());
+        match durable {
+            true => self.undurable_since = None,
+            false => {
+                self.undurable_since.get_or_insert_with(Instant::now);
+            }
+        }
         let now = super::now_us();
         let mut committed = Vec::new();
         for o in &outcomes {
@@ -282,7 +349,7 @@ fn fail_all(ops: Vec<WriteOp>, err: StoreError) {
             WriteOp::Local { reply, .. } => reply(Err(err)),
             WriteOp::Replicated { reply, .. } => reply(Err(err)),
             WriteOp::Prune { reply, .. } => reply(Err(err)),
-            WriteOp::Close => {}
+            WriteOp::Close | WriteOp::Flush => {}
         }
     }
 }

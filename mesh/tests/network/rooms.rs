@@ -56,6 +56,41 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
     }
     println!("room change everywhere after {:?}", t0.elapsed());
 
+    // A refresh moves the hint's expiry on every node; each node dates it as `a` did (the
+    // entry carries its time to live in whole seconds).
+    let expiry = |r: &fieldmesh_actors::rooms::RoomState| {
+        r.attention[&sensor]["alice@a"].expires_us as i64
+    };
+    let first = expiry(&snapshot(&a).await);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    room(&a)
+        .cast(RoomMsg::SetAttention {
+            sensor: sensor.clone(),
+            viewer: "alice@a".into(),
+            level: AttentionLevel::High,
+            ttl: Duration::from_secs(60),
+        })
+        .unwrap();
+    let t0 = Instant::now();
+    let refreshed = loop {
+        let at_a = expiry(&snapshot(&a).await);
+        let (at_b, at_c) = (expiry(&snapshot(&b).await), expiry(&snapshot(&c).await));
+        if at_a > first && at_b > first + 500_000 && at_c > first + 500_000 {
+            break [at_a, at_b, at_c];
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "refresh not seen: {first} → a {at_a}, b {at_b}, c {at_c}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for at in &refreshed[1..] {
+        assert!(
+            (at - refreshed[0]).abs() <= 600_000,
+            "expiries differ by more than the rounding: {refreshed:?}"
+        );
+    }
+
     // The directory: every node lists all three, with role and room.
     let t0 = Instant::now();
     loop {
