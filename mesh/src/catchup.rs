@@ -1,6 +1,8 @@
 //! The catch-up protocol (`/fieldmesh/catchup/2`): anti-entropy for replicated events.
 //! The asker sends, per origin, the highest contiguous sequence it holds; the answerer
 //! streams the events above those (each with its origin's signature), from any origin.
+//! One exchange per bi-stream: the periodic rounds keep a partner's connection for a few
+//! rounds ([`CatchUpPartner`]) instead of a handshake each.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +23,10 @@ pub const MAX_EVENTS_PER_EXCHANGE: usize = 20_000;
 const FRAME_EVENTS: usize = 256;
 /// Largest frame accepted.
 const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
+/// An answerer drops a connection that asks nothing for this long.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Rounds asked of one partner over one connection before another partner is chosen.
+pub(crate) const ROUNDS_PER_PARTNER: u32 = 5;
 
 /// Per origin, the highest contiguous sequence the asker holds. Origins travel as
 /// msgpack bytes (`NodeId`'s encoding, 34 bytes), not as arrays of 32 integers (~49).
@@ -85,9 +91,13 @@ impl CatchUpProtocol {
     }
 }
 
-impl ProtocolHandler for CatchUpProtocol {
-    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
-        let (mut send, mut recv) = conn.accept_bi().await?;
+impl CatchUpProtocol {
+    /// Answers one exchange on a bi-stream.
+    async fn answer(&self, conn: &Connection) -> Result<bool, AcceptError> {
+        let Ok(Ok((mut send, mut recv))) = tokio::time::timeout(IDLE, conn.accept_bi()).await
+        else {
+            return Ok(false); // closed by the asker, or idle
+        };
         let bytes = recv
             .read_to_end(MAX_FRAME_BYTES)
             .await
@@ -104,7 +114,13 @@ impl ProtocolHandler for CatchUpProtocol {
                 .map_err(AcceptError::from_err)?;
         }
         send.finish()?;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), conn.closed()).await;
+        Ok(true)
+    }
+}
+
+impl ProtocolHandler for CatchUpProtocol {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        while self.answer(&conn).await? {}
         Ok(())
     }
 }
@@ -118,10 +134,30 @@ async fn read_events(recv: &mut RecvStream) -> Result<Option<Vec<SignedEvent>>, 
     }
 }
 
-/// Asks `peer` for what this store lacks; stores what verifies. Returns events stored.
+/// Asks `peer` for what this store lacks, on a connection of its own; stores what
+/// verifies. Returns events stored.
 pub async fn catch_up(
     ep: &Endpoint,
     peer: EndpointId,
+    store: &Store,
+    counters: &MeshCounters,
+) -> Result<usize, MeshError> {
+    let conn = connect(ep, peer).await?;
+    let stored = exchange(&conn, store, counters).await;
+    conn.close(0u32.into(), b"done");
+    stored
+}
+
+/// A catch-up connection to `peer`.
+pub(crate) async fn connect(ep: &Endpoint, peer: EndpointId) -> Result<Connection, MeshError> {
+    ep.connect(peer, CATCHUP_ALPN)
+        .await
+        .map_err(|e| MeshError::Unreachable(format!("{}: {e}", peer.fmt_short())))
+}
+
+/// One exchange on `conn`: what this store lacks, asked and stored. Returns events stored.
+pub(crate) async fn exchange(
+    conn: &Connection,
     store: &Store,
     counters: &MeshCounters,
 ) -> Result<usize, MeshError> {
@@ -136,10 +172,6 @@ pub async fn catch_up(
             .map(|(o, s)| (*o, s.contiguous.max(s.pruned)))
             .collect(),
     };
-    let conn = ep
-        .connect(peer, CATCHUP_ALPN)
-        .await
-        .map_err(|e| MeshError::Unreachable(format!("{}: {e}", peer.fmt_short())))?;
     let (mut send, mut recv) = conn
         .open_bi()
         .await
@@ -161,14 +193,88 @@ pub async fn catch_up(
                 .inserted;
         }
     }
-    conn.close(0u32.into(), b"done");
     counters.add_caught_up(stored as u64);
     Ok(stored)
+}
+
+/// Who the periodic catch-up rounds ask (sans-IO): one random member for
+/// [`ROUNDS_PER_PARTNER`] rounds, then another, so that a round rarely costs a handshake
+/// while every member is still asked in time.
+#[derive(Debug, Default)]
+pub(crate) struct CatchUpPartner {
+    current: Option<(EndpointId, u32)>,
+}
+
+impl CatchUpPartner {
+    /// The partner of the next round among `members` (this node left out), and whether it
+    /// is a new one; `pick` draws an index below its argument.
+    pub(crate) fn next(
+        &mut self,
+        members: &[EndpointId],
+        pick: impl FnOnce(usize) -> usize,
+    ) -> Option<(EndpointId, bool)> {
+        if let Some((id, rounds)) = &mut self.current
+            && *rounds < ROUNDS_PER_PARTNER
+            && members.contains(id)
+        {
+            *rounds += 1;
+            return Some((*id, false));
+        }
+        let last = self.current.take().map(|(id, _)| id);
+        let others: Vec<EndpointId> = members
+            .iter()
+            .copied()
+            .filter(|m| Some(*m) != last || members.len() == 1)
+            .collect();
+        if others.is_empty() {
+            return None;
+        }
+        let id = others[pick(others.len()).min(others.len() - 1)];
+        self.current = Some((id, 1));
+        Some((id, true))
+    }
+
+    /// The partner failed: the next round chooses again.
+    pub(crate) fn failed(&mut self) {
+        self.current = None;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn id(n: u8) -> EndpointId {
+        SecretKey::from_bytes(&[n; 32]).public()
+    }
+
+    #[test]
+    fn a_partner_is_kept_for_some_rounds_then_another_is_chosen() {
+        let members = [id(1), id(2), id(3)];
+        let mut p = CatchUpPartner::default();
+        let (first, new) = p.next(&members, |_| 0).unwrap();
+        assert!(new);
+        for _ in 1..ROUNDS_PER_PARTNER {
+            assert_eq!(p.next(&members, |_| 2), Some((first, false)));
+        }
+        let (second, new) = p.next(&members, |_| 0).unwrap();
+        assert!(
+            new && second != first,
+            "a new partner after {ROUNDS_PER_PARTNER} rounds"
+        );
+        // A partner that fails, or leaves, is replaced at once.
+        p.failed();
+        assert!(p.next(&members, |_| 0).unwrap().1);
+        let (third, _) = p.next(&members, |_| 0).unwrap();
+        let rest: Vec<_> = members.iter().copied().filter(|m| *m != third).collect();
+        assert!(p.next(&rest, |_| 0).unwrap().1);
+        // Alone with one member: that one, again and again; with none: nobody.
+        let mut p = CatchUpPartner::default();
+        for _ in 0..2 * ROUNDS_PER_PARTNER {
+            assert_eq!(p.next(&members[..1], |_| 0).unwrap().0, members[0]);
+        }
+        assert_eq!(p.next(&[], |_| 0), None);
+    }
 
     #[test]
     fn a_have_costs_about_forty_bytes_per_origin() {

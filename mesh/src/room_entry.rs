@@ -106,10 +106,16 @@ mod tests {
         let t = 1_700_000_000_000_000;
         let bytes = to_entry(&hint(t + 10_000_000), t + 200_000);
         // Written at t + 200 ms with 9.8 s left: 10 s from the entry's timestamp.
-        assert_eq!(from_entry(&bytes, t + 200_000).unwrap(), hint(t + 10_200_000));
+        assert_eq!(
+            from_entry(&bytes, t + 200_000).unwrap(),
+            hint(t + 10_200_000)
+        );
         // A lapsed hint stays lapsed.
         let gone = to_entry(&hint(t), t + 5_000_000);
-        assert_eq!(from_entry(&gone, t + 5_000_000).unwrap(), hint(t + 5_000_000));
+        assert_eq!(
+            from_entry(&gone, t + 5_000_000).unwrap(),
+            hint(t + 5_000_000)
+        );
         let member = RoomChange::Member("ana".into());
         assert_eq!(from_entry(&to_entry(&member, t), t).unwrap(), member);
     }

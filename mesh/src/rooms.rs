@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fieldmesh_actors::model::RoomId;
-use fieldmesh_actors::store::now_us;
 use fieldmesh_actors::rooms::{RoomChange, RoomMsg, RoomUpdate};
+use fieldmesh_actors::store::now_us;
 use fieldmesh_actors::supervision::Slot;
 use futures_util::StreamExt;
 use iroh::{EndpointAddr, EndpointId, SecretKey};
@@ -322,7 +322,9 @@ async fn write_local(
                 .get(&room)
                 .cloned();
             if let Some(doc) = doc
-                && let Err(e) = doc.set_bytes(author, key, to_entry(&change, now_us())).await
+                && let Err(e) = doc
+                    .set_bytes(author, key, to_entry(&change, now_us()))
+                    .await
             {
                 tracing::warn!(%room, error = %e, "could not write a room change");
             }

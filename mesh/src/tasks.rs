@@ -8,12 +8,13 @@ use std::time::Duration;
 use fieldmesh_actors::store::Store;
 use futures_util::StreamExt;
 use iroh::address_lookup::memory::MemoryLookup;
+use iroh::endpoint::Connection;
 use iroh::{Endpoint, EndpointId, SecretKey};
 use iroh_gossip::api::{Event as GossipEvent, GossipReceiver, GossipSender};
 
 use crate::MeshCounters;
 use crate::artifacts::ArtifactShare;
-use crate::catchup::catch_up;
+use crate::catchup::{CatchUpPartner, catch_up, connect, exchange};
 use crate::gate::Members;
 use crate::join::{join, remember};
 use crate::ticket::TicketPeer;
@@ -173,8 +174,8 @@ pub(crate) async fn receive(
     }
 }
 
-/// Every `every`: a catch-up round with a random member; until a ticket peer answered,
-/// another join attempt.
+/// Every `every`: a catch-up round with a member (a random one, kept for a few rounds on one
+/// connection); until a ticket peer answered, another join attempt.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn anti_entropy(
     ep: Endpoint,
@@ -188,6 +189,8 @@ pub(crate) async fn anti_entropy(
 ) {
     let me = ep.id();
     let mut tick = tokio::time::interval(every);
+    let mut partner = CatchUpPartner::default();
+    let mut link: Option<(EndpointId, Connection)> = None;
     loop {
         tick.tick().await;
         let others: Vec<EndpointId> = members
@@ -206,12 +209,48 @@ pub(crate) async fn anti_entropy(
             }
             continue;
         }
-        if others.is_empty() {
+        let Some((peer, _)) = partner.next(&others, |n| rand::random_range(0..n)) else {
             continue;
+        };
+        let kept = match link.take() {
+            Some((id, conn)) if id == peer => Some(conn),
+            Some((_, conn)) => {
+                conn.close(0u32.into(), b"next partner");
+                None
+            }
+            None => None,
+        };
+        match round(&ep, peer, kept, &store, &counters).await {
+            Ok(conn) => link = Some((peer, conn)),
+            Err(e) => {
+                partner.failed();
+                tracing::debug!(peer = %peer.fmt_short(), error = %e, "catch-up round failed");
+            }
         }
-        let peer = others[rand::random_range(0..others.len())];
-        if let Err(e) = catch_up(&ep, peer, &store, &counters).await {
-            tracing::debug!(peer = %peer.fmt_short(), error = %e, "catch-up round failed");
+    }
+}
+
+/// One catch-up exchange with `peer`, on `kept` if it still works, else on a new connection;
+/// returns the connection for the next round.
+async fn round(
+    ep: &Endpoint,
+    peer: EndpointId,
+    kept: Option<Connection>,
+    store: &Store,
+    counters: &MeshCounters,
+) -> Result<Connection, crate::MeshError> {
+    if let Some(conn) = kept {
+        if exchange(&conn, store, counters).await.is_ok() {
+            return Ok(conn);
+        }
+        conn.close(0u32.into(), b"failed");
+    }
+    let conn = connect(ep, peer).await?;
+    match exchange(&conn, store, counters).await {
+        Ok(_) => Ok(conn),
+        Err(e) => {
+            conn.close(0u32.into(), b"failed");
+            Err(e)
         }
     }
 }

@@ -41,7 +41,11 @@ async fn local_events_are_on_disk_when_acknowledged_replicated_ones_within_a_sec
     .unwrap();
     let now = now_us();
     store.append_local(vec![draft(now)]).await.unwrap();
-    assert_eq!(after_a_crash(dir.path(), "c0"), 1, "an acknowledged local event");
+    assert_eq!(
+        after_a_crash(dir.path(), "c0"),
+        1,
+        "an acknowledged local event"
+    );
 
     // Events made elsewhere are acknowledged before the sync to disk (a durable commit made
     // by the ticker between the append and the copy would hide that: three tries).
@@ -57,7 +61,11 @@ async fn local_events_are_on_disk_when_acknowledged_replicated_ones_within_a_sec
     assert!(lagging > 0, "replicated commits were all synced at once");
 
     tokio::time::sleep(REPLICATED_DURABLE_WITHIN + Duration::from_millis(500)).await;
-    assert_eq!(after_a_crash(dir.path(), "late"), 4, "durable within the bound");
+    assert_eq!(
+        after_a_crash(dir.path(), "late"),
+        4,
+        "durable within the bound"
+    );
 
     // Closing makes everything durable at once.
     let ev = Event::seal(peer, 4, draft(now + 4));

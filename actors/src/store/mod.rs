@@ -323,6 +323,6 @@ fn load_tiers(db: &Database, config: &StoreConfig) -> Result<Tiers, StoreError> 
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod durability_tests;
+#[cfg(test)]
+mod tests;

@@ -58,9 +58,8 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
 
     // A refresh moves the hint's expiry on every node; each node dates it as `a` did (the
     // entry carries its time to live in whole seconds).
-    let expiry = |r: &fieldmesh_actors::rooms::RoomState| {
-        r.attention[&sensor]["alice@a"].expires_us as i64
-    };
+    let expiry =
+        |r: &fieldmesh_actors::rooms::RoomState| r.attention[&sensor]["alice@a"].expires_us as i64;
     let first = expiry(&snapshot(&a).await);
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     room(&a)
