@@ -98,6 +98,7 @@ impl Actor for StoreActor {
                     WriteOp::Replicated {
                         events,
                         sigs,
+                        durable: true,
                         reply,
                     },
                 )

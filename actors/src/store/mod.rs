@@ -209,19 +209,22 @@ impl Store {
     }
 
     /// Stores events made elsewhere; the same id twice is stored once. Returns once
-    /// committed; the commit is durable within [`REPLICATED_DURABLE_WITHIN`].
+    /// durable (the caller may acknowledge them).
     pub async fn append(&self, events: Vec<Event>) -> Result<AppendReport, StoreError> {
         let sigs = vec![None; events.len()];
         self.submit(|reply| WriteOp::Replicated {
             events,
             sigs,
+            durable: true,
             reply,
         })
         .await
     }
 
-    /// Like [`Store::append`], keeping each event's origin signature (checked by the
-    /// caller) so it can be relayed to peers with the event.
+    /// Stores events the mesh brought, with each event's origin signature (checked by the
+    /// caller) so they can be relayed to peers. Nobody is told they are stored: returns
+    /// once committed, and the commit is durable within [`REPLICATED_DURABLE_WITHIN`]
+    /// (after a crash, catch-up brings what was lost).
     pub async fn append_signed(
         &self,
         signed: Vec<(Event, [u8; 64])>,
@@ -230,6 +233,7 @@ impl Store {
         self.submit(|reply| WriteOp::Replicated {
             events,
             sigs,
+            durable: false,
             reply,
         })
         .await

@@ -1,6 +1,7 @@
 //! The store's writer thread: one redb write transaction per group of queued appends
-//! (group commit). Local events are acknowledged after a durable commit; replicated ones
-//! after a commit made durable within [`REPLICATED_DURABLE_WITHIN`].
+//! (group commit). Local events, and events made elsewhere that a caller acknowledges, are
+//! answered after a durable commit; events the mesh brought after a commit made durable
+//! within [`REPLICATED_DURABLE_WITHIN`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,10 +13,10 @@ use super::{StoreError, db_err, log, tiers::Tiers};
 use crate::metrics::NodeMetrics;
 use crate::model::{Event, EventDraft, ModelError, NodeId, encode_event};
 
-/// Groups of replicated events only are committed without a sync to disk; the next durable
-/// commit, at most this much later, covers them. A crash in between loses only events made
-/// elsewhere, which the mesh's catch-up brings again; a node receiving 60 events a second
-/// from a large mesh does not sync 60 times a second.
+/// Groups of events the mesh brought are committed without a sync to disk; the next durable
+/// commit, at most this much later, covers them. A crash in between loses only such events,
+/// which nobody was told were stored and the mesh's catch-up brings again; a node receiving
+/// 60 events a second from a large mesh does not sync 60 times a second.
 pub const REPLICATED_DURABLE_WITHIN: Duration = Duration::from_secs(1);
 
 /// A callback that receives the outcome of one operation.
@@ -37,10 +38,12 @@ pub(crate) enum WriteOp {
         drafts: Vec<EventDraft>,
         reply: Reply<Vec<Event>>,
     },
-    /// Store events made elsewhere (idempotent), with their origins' signatures if known.
+    /// Store events made elsewhere (idempotent), with their origins' signatures if known;
+    /// `durable`: acknowledged only once on disk, else within [`REPLICATED_DURABLE_WITHIN`].
     Replicated {
         events: Vec<Event>,
         sigs: Vec<Option<[u8; 64]>>,
+        durable: bool,
         reply: Reply<AppendReport>,
     },
     /// Apply retention.
@@ -143,7 +146,7 @@ impl Writer {
         !self.lazy_replicated
             || ops
                 .iter()
-                .any(|op| !matches!(op, WriteOp::Replicated { .. }))
+                .any(|op| !matches!(op, WriteOp::Replicated { durable: false, .. }))
             || self
                 .undurable_since
                 .is_some_and(|t| t.elapsed() >= REPLICATED_DURABLE_WITHIN)
@@ -179,6 +182,7 @@ impl Writer {
                     events,
                     sigs,
                     reply,
+                    ..
                 } => Outcome::Replicated(apply_replicated(&txn, self.local, events, sigs), reply),
                 WriteOp::Prune {
                     min_ts_us,

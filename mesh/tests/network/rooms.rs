@@ -24,15 +24,17 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let sensor = SensorId::new("sdr-1").unwrap();
-    let t0 = Instant::now();
-    room(&a)
-        .cast(RoomMsg::SetAttention {
+    let alice_watches = || {
+        let hint = RoomMsg::SetAttention {
             sensor: sensor.clone(),
             viewer: "alice@a".into(),
             level: AttentionLevel::High,
             ttl: Duration::from_secs(60),
-        })
-        .unwrap();
+        };
+        room(&a).cast(hint).unwrap();
+    };
+    let t0 = Instant::now();
+    alice_watches();
     room(&b).cast(RoomMsg::Join("bob".into())).unwrap();
     loop {
         let mut done = true;
@@ -62,14 +64,7 @@ async fn a_room_change_reaches_every_node_within_two_seconds() {
         |r: &fieldmesh_actors::rooms::RoomState| r.attention[&sensor]["alice@a"].expires_us as i64;
     let first = expiry(&snapshot(&a).await);
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    room(&a)
-        .cast(RoomMsg::SetAttention {
-            sensor: sensor.clone(),
-            viewer: "alice@a".into(),
-            level: AttentionLevel::High,
-            ttl: Duration::from_secs(60),
-        })
-        .unwrap();
+    alice_watches();
     let t0 = Instant::now();
     let refreshed = loop {
         let at_a = expiry(&snapshot(&a).await);
