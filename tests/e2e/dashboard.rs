@@ -309,8 +309,19 @@ drain_pct_per_hour = 0
         shot(&c, page).await;
     }
     // The Events page filters on the server: choose a kind, and only that kind is listed.
-    let kind = c.find(Locator::Css("select[name=kind]")).await.unwrap();
-    kind.select_by_value("heartbeat").await.unwrap();
+    // A patch may replace the form between finding and choosing (a stale element): again.
+    let mut chosen = Err(None);
+    for _ in 0..10 {
+        chosen = match c.find(Locator::Css("select[name=kind]")).await {
+            Ok(kind) => kind.select_by_value("heartbeat").await.map_err(Some),
+            Err(e) => Err(Some(e)),
+        };
+        if chosen.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    chosen.expect("the kind filter could not be chosen");
     click(&c, "form.filter button").await;
     wait_js(
         &c,
