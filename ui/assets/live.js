@@ -259,6 +259,31 @@
   }
 
   // ---- the socket ----
+  // A region is replaced whole; what a person has typed or chosen there and not yet sent
+  // (a field off its rendered default) and the focus survive the replacement.
+  function replaceKeepingInput(el, html) {
+    const kept = [];
+    for (const f of el.querySelectorAll('input[name], select[name], textarea[name]')) {
+      const box = f.type === 'checkbox' || f.type === 'radio';
+      const changed = f.tagName === 'SELECT'
+        ? [...f.options].some(o => o.selected !== o.defaultSelected)
+        : box ? f.checked !== f.defaultChecked : f.value !== f.defaultValue;
+      if (!changed) continue;
+      const at = `[name="${CSS.escape(f.name)}"]` +
+        (f.type === 'radio' ? `[value="${CSS.escape(f.value)}"]` : '');
+      kept.push([at, box, f.value, f.checked]);
+    }
+    const a = document.activeElement;
+    const focused = a && a.name && el.contains(a) ? `[name="${CSS.escape(a.name)}"]` : null;
+    el.innerHTML = html;
+    for (const [at, box, value, checked] of kept) {
+      const f = el.querySelector(at);
+      if (f && box) f.checked = checked; else if (f) f.value = value;
+    }
+    const f = focused && el.querySelector(focused);
+    if (f) f.focus();
+  }
+
   function onMessage(ev) {
     if (typeof ev.data !== 'string') {
       const dv = new DataView(ev.data);
@@ -270,7 +295,7 @@
     if (m.t === 'patch') {
       for (const [id, html] of Object.entries(m.regions)) {
         const el = document.querySelector(`[data-region="${id}"]`);
-        if (el) { el.innerHTML = html; times(el); }
+        if (el) { replaceKeepingInput(el, html); times(el); }
       }
       state.patches++;
       state.lastLatencyMs = (Date.now() * 1000 - m.at) / 1000;
