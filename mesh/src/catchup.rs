@@ -206,19 +206,19 @@ pub(crate) struct CatchUpPartner {
 }
 
 impl CatchUpPartner {
-    /// The partner of the next round among `members` (this node left out), and whether it
-    /// is a new one; `pick` draws an index below its argument.
+    /// The partner of the next round among `members` (this node left out); `pick` draws an
+    /// index below its argument.
     pub(crate) fn next(
         &mut self,
         members: &[EndpointId],
         pick: impl FnOnce(usize) -> usize,
-    ) -> Option<(EndpointId, bool)> {
+    ) -> Option<EndpointId> {
         if let Some((id, rounds)) = &mut self.current
             && *rounds < ROUNDS_PER_PARTNER
             && members.contains(id)
         {
             *rounds += 1;
-            return Some((*id, false));
+            return Some(*id);
         }
         let last = self.current.take().map(|(id, _)| id);
         let others: Vec<EndpointId> = members
@@ -231,7 +231,7 @@ impl CatchUpPartner {
         }
         let id = others[pick(others.len()).min(others.len() - 1)];
         self.current = Some((id, 1));
-        Some((id, true))
+        Some(id)
     }
 
     /// The partner failed: the next round chooses again.
@@ -252,26 +252,25 @@ mod tests {
     fn a_partner_is_kept_for_some_rounds_then_another_is_chosen() {
         let members = [id(1), id(2), id(3)];
         let mut p = CatchUpPartner::default();
-        let (first, new) = p.next(&members, |_| 0).unwrap();
-        assert!(new);
+        let first = p.next(&members, |_| 0).unwrap();
         for _ in 1..ROUNDS_PER_PARTNER {
-            assert_eq!(p.next(&members, |_| 2), Some((first, false)));
+            assert_eq!(p.next(&members, |_| 2), Some(first));
         }
-        let (second, new) = p.next(&members, |_| 0).unwrap();
-        assert!(
-            new && second != first,
+        let second = p.next(&members, |_| 0).unwrap();
+        assert_ne!(
+            second, first,
             "a new partner after {ROUNDS_PER_PARTNER} rounds"
         );
         // A partner that fails, or leaves, is replaced at once.
         p.failed();
-        assert!(p.next(&members, |_| 0).unwrap().1);
-        let (third, _) = p.next(&members, |_| 0).unwrap();
+        let third = p.next(&members, |_| 0).unwrap();
+        assert_ne!(third, second, "chosen again, not kept");
         let rest: Vec<_> = members.iter().copied().filter(|m| *m != third).collect();
-        assert!(p.next(&rest, |_| 0).unwrap().1);
+        assert_ne!(p.next(&rest, |_| 0), Some(third));
         // Alone with one member: that one, again and again; with none: nobody.
         let mut p = CatchUpPartner::default();
         for _ in 0..2 * ROUNDS_PER_PARTNER {
-            assert_eq!(p.next(&members[..1], |_| 0).unwrap().0, members[0]);
+            assert_eq!(p.next(&members[..1], |_| 0), Some(members[0]));
         }
         assert_eq!(p.next(&[], |_| 0), None);
     }

@@ -209,7 +209,7 @@ pub(crate) async fn anti_entropy(
             }
             continue;
         }
-        let Some((peer, _)) = partner.next(&others, |n| rand::random_range(0..n)) else {
+        let Some(peer) = partner.next(&others, |n| rand::random_range(0..n)) else {
             continue;
         };
         let kept = match link.take() {
